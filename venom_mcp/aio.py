@@ -1,0 +1,45 @@
+"""Running blocking library calls (huggingface_hub, psutil) off the event loop, with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from .errors import UpstreamTimeout
+
+T = TypeVar("T")
+
+
+async def run_blocking(fn: Callable[[], T], *, timeout: float, what: str) -> T:
+    """Run `fn` in a daemon thread and wait at most `timeout` seconds for it.
+
+    A daemon thread rather than the loop's executor: huggingface_hub retries an unreachable Hub for
+    about 25 s, and a call we stopped waiting for must not hold up the loop's shutdown or the exit.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def deliver(setter: Callable[[], None]) -> None:
+        if not future.done():
+            setter()
+
+    def work() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:
+            outcome: Callable[[], None] = lambda: future.set_exception(exc)  # noqa: E731
+        else:
+            outcome = lambda: future.set_result(result)  # noqa: E731
+        with contextlib.suppress(RuntimeError):  # the loop may be closed by the time a late answer comes
+            loop.call_soon_threadsafe(deliver, outcome)
+
+    threading.Thread(target=work, name=f"venom:{what}", daemon=True).start()
+    try:
+        return await asyncio.wait_for(future, timeout)  # on timeout the future is cancelled; a late answer is dropped
+    except TimeoutError as exc:
+        raise UpstreamTimeout(
+            f"{what} did not answer within {timeout:g} s (raise VENOM_HTTP_TIMEOUT_SECONDS if it is just slow)"
+        ) from exc

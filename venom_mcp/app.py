@@ -1,0 +1,49 @@
+"""Composition root: builds Settings, adapters and services once, and closes what they opened."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import httpx
+
+from .adapters.huggingface import HubAdapter
+from .adapters.news import NewsAdapter
+from .adapters.ollama_library import OllamaLibraryAdapter
+from .cache import TTLCache
+from .config import Settings
+from .services.catalog import CatalogService
+
+USER_AGENT = "venom-mcp/0.1 (+https://github.com/venom-mcp)"
+
+
+class App:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+
+    @cached_property
+    def http(self) -> httpx.AsyncClient:
+        # No auth here: the only token for outside HTTP (HF_TOKEN) goes through huggingface_hub, to HF_ENDPOINT.
+        return httpx.AsyncClient(
+            timeout=self.settings.http_timeout_seconds,
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    @cached_property
+    def cache(self) -> TTLCache:
+        return TTLCache(self.settings.path("cache"), self.settings.cache_ttl_seconds)
+
+    @cached_property
+    def hub(self) -> HubAdapter:
+        token = self.settings.hf_token.get_secret_value() if self.settings.hf_token else None
+        return HubAdapter(self.settings.hf_endpoint, token, self.settings.http_timeout_seconds)
+
+    @cached_property
+    def catalog(self) -> CatalogService:
+        library = OllamaLibraryAdapter(self.settings.ollama_library_url, self.http)
+        news = NewsAdapter(self.hub, self.http, self.settings.http_timeout_seconds)
+        return CatalogService(self.cache, self.hub, library, news)
+
+    async def aclose(self) -> None:
+        if "http" in self.__dict__:
+            await self.http.aclose()

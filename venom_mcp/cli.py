@@ -1,0 +1,91 @@
+"""The command line: `serve`, `tools` and `call`. Heavy modules are imported only by the command that needs them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="venom-mcp", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the MCP server (stdio by default)")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    commands.add_parser("tools", help="list the tools, one line each")
+    call = commands.add_parser("call", help="call one tool in-process and print its result as JSON")
+    call.add_argument("tool")
+    call.add_argument("arguments", nargs="*", metavar="key=value")
+    call.add_argument("--json", dest="json_arguments", default=None, help="arguments as a JSON object")
+    return parser
+
+
+def parse_arguments(pairs: list[str], json_arguments: str | None) -> dict[str, Any]:
+    """key=value pairs (values stay strings; the tool's schema coerces them) merged over --json."""
+    arguments: dict[str, Any] = {}
+    if json_arguments:
+        loaded = json.loads(json_arguments)
+        if not isinstance(loaded, dict):
+            raise ValueError("--json takes a JSON object, e.g. --json '{\"provider\": \"ollama\"}'")
+        arguments.update(loaded)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"expected key=value, got {pair!r}")
+        arguments[key] = value
+    return arguments
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .app import App
+    from .errors import VenomError
+    from .logs import configure
+
+    try:
+        app = App()
+        if args.command == "serve":
+            configure(app.settings)
+            from .server import serve_http, serve_stdio
+
+            if args.transport == "http":
+                serve_http(app, args.host, args.port)
+            else:
+                serve_stdio(app)
+            return 0
+        configure(app.settings, level="WARNING")
+        if args.command == "tools":
+            return asyncio.run(_list_tools(app))
+        return asyncio.run(_call(app, args.tool, parse_arguments(args.arguments, args.json_arguments)))
+    except (VenomError, ValueError) as exc:
+        print(f"venom-mcp: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _list_tools(app: Any) -> int:
+    from .server import build_server
+
+    for tool in await build_server(app).list_tools():
+        summary = (tool.description or "").strip().splitlines()[0] if tool.description else ""
+        print(f"{tool.name:<24} {summary}")
+    return 0
+
+
+async def _call(app: Any, name: str, arguments: dict[str, Any]) -> int:
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    from .server import build_server
+
+    server = build_server(app)
+    async with create_connected_server_and_client_session(server._mcp_server) as client:
+        result = await client.call_tool(name, arguments)
+    if result.isError:
+        text = " ".join(block.text for block in result.content if hasattr(block, "text"))
+        print(f"venom-mcp: {text}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.structuredContent, indent=2, ensure_ascii=False, default=str))
+    return 0

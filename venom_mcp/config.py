@@ -1,0 +1,162 @@
+"""Settings from the environment and an optional `.env` file (SPEC section 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+RuntimeProfile = Literal["light", "llm_off", "full"]
+OllamaProfile = Literal["balanced-12-24gb", "low-vram-8-12gb", "max-context-24gb-plus"]
+
+# Which local runtimes each VENOM_RUNTIME_PROFILE exposes.
+RUNTIME_PROFILES: dict[str, tuple[str, ...]] = {
+    "light": ("ollama",),
+    "llm_off": (),
+    "full": ("ollama", "vllm", "llamacpp"),
+}
+
+# Environment of a managed `ollama serve` and keep_alive of loads; OLLAMA_* variables override single values.
+OLLAMA_PROFILES: dict[str, dict[str, str]] = {
+    "balanced-12-24gb": {
+        "OLLAMA_CONTEXT_LENGTH": "8192",
+        "OLLAMA_NUM_PARALLEL": "1",
+        "OLLAMA_MAX_QUEUE": "128",
+        "OLLAMA_FLASH_ATTENTION": "1",
+        "OLLAMA_KV_CACHE_TYPE": "q8_0",
+        "OLLAMA_KEEP_ALIVE": "30m",
+    },
+    "low-vram-8-12gb": {
+        "OLLAMA_CONTEXT_LENGTH": "4096",
+        "OLLAMA_NUM_PARALLEL": "1",
+        "OLLAMA_MAX_QUEUE": "64",
+        "OLLAMA_FLASH_ATTENTION": "1",
+        "OLLAMA_KV_CACHE_TYPE": "q4_0",
+        "OLLAMA_KEEP_ALIVE": "10m",
+    },
+    "max-context-24gb-plus": {
+        "OLLAMA_CONTEXT_LENGTH": "32768",
+        "OLLAMA_NUM_PARALLEL": "2",
+        "OLLAMA_MAX_QUEUE": "256",
+        "OLLAMA_FLASH_ATTENTION": "1",
+        "OLLAMA_KV_CACHE_TYPE": "q8_0",
+        "OLLAMA_KEEP_ALIVE": "60m",
+    },
+}
+
+
+def _default_home() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("venom-mcp", appauthor=False))
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every variable of SPEC section 2. Field names are for Python; the aliases are the environment names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    venom_home: Path = Field(default_factory=_default_home, validation_alias=_env("VENOM_HOME", "venom_home"))
+    models_cache_dir_override: Path | None = Field(
+        default=None, validation_alias=_env("MODELS_CACHE_DIR", "models_cache_dir")
+    )
+    models_max_disk_gb: float = Field(
+        default=50, gt=0, validation_alias=_env("MODELS_MAX_DISK_GB", "models_max_disk_gb")
+    )
+    hf_endpoint: str = Field(
+        default="https://huggingface.co", validation_alias=_env("HF_ENDPOINT", "hf_endpoint")
+    )
+    hf_token: SecretStr | None = Field(default=None, validation_alias=_env("HF_TOKEN", "hf_token"))
+    ollama_host: str = Field(
+        default="http://127.0.0.1:11434", validation_alias=_env("OLLAMA_HOST", "ollama_host")
+    )
+    ollama_library_url: str = Field(
+        default="https://ollama.com",
+        validation_alias=_env("VENOM_OLLAMA_LIBRARY_URL", "ollama_library_url"),
+    )
+    vllm_endpoint: str = Field(
+        default="http://127.0.0.1:8001/v1", validation_alias=_env("VLLM_ENDPOINT", "vllm_endpoint")
+    )
+    llamacpp_endpoint: str = Field(
+        default="http://127.0.0.1:8002/v1", validation_alias=_env("LLAMACPP_ENDPOINT", "llamacpp_endpoint")
+    )
+    vllm_command: str = Field(
+        default="vllm serve {model_path} --served-model-name {served_model_name} --host {host} --port {port}",
+        validation_alias=_env("VENOM_VLLM_COMMAND", "vllm_command"),
+    )
+    llamacpp_command: str = Field(
+        default=(
+            "python -m llama_cpp.server --model {model_path} --model_alias {served_model_name}"
+            " --host {host} --port {port}"
+        ),
+        validation_alias=_env("VENOM_LLAMACPP_COMMAND", "llamacpp_command"),
+    )
+    ollama_command: str = Field(
+        default="ollama serve", validation_alias=_env("VENOM_OLLAMA_COMMAND", "ollama_command")
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("OPENAI_API_KEY", "openai_api_key")
+    )
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1", validation_alias=_env("OPENAI_BASE_URL", "openai_base_url")
+    )
+    google_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("GOOGLE_API_KEY", "google_api_key")
+    )
+    google_base_url: str = Field(
+        default="https://generativelanguage.googleapis.com/v1beta/openai/",
+        validation_alias=_env("GOOGLE_BASE_URL", "google_base_url"),
+    )
+    runtime_profile: RuntimeProfile = Field(
+        default="light", validation_alias=_env("VENOM_RUNTIME_PROFILE", "runtime_profile")
+    )
+    ollama_profile: OllamaProfile = Field(
+        default="balanced-12-24gb", validation_alias=_env("VENOM_OLLAMA_PROFILE", "ollama_profile")
+    )
+    cache_ttl_seconds: float = Field(
+        default=1800, ge=0, validation_alias=_env("VENOM_CACHE_TTL_SECONDS", "cache_ttl_seconds")
+    )
+    http_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("VENOM_HTTP_TOKEN", "http_token")
+    )
+    # Not in SPEC: how long one call to an outside catalog may take before the cached answer is served.
+    http_timeout_seconds: float = Field(
+        default=10, gt=0, validation_alias=_env("VENOM_HTTP_TIMEOUT_SECONDS", "http_timeout_seconds")
+    )
+
+    @field_validator(
+        "hf_endpoint", "ollama_host", "ollama_library_url", "vllm_endpoint", "llamacpp_endpoint",
+        "openai_base_url", "google_base_url",
+    )
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL; write it as http://host:port")
+        return value.rstrip("/")
+
+    @property
+    def models_cache_dir(self) -> Path:
+        return self.models_cache_dir_override or self.venom_home / "models"
+
+    @property
+    def local_runtimes(self) -> tuple[str, ...]:
+        return RUNTIME_PROFILES[self.runtime_profile]
+
+    def path(self, *parts: str) -> Path:
+        """A path under VENOM_HOME; the home folder is created on first use."""
+        self.venom_home.mkdir(parents=True, exist_ok=True)
+        return self.venom_home.joinpath(*parts)
+
+    def secrets(self) -> list[str]:
+        """The secret values in force, for masking anything that leaves the process."""
+        values = (self.hf_token, self.openai_api_key, self.google_api_key, self.http_token)
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]

@@ -1,0 +1,51 @@
+"""Logging to stderr and to a rotating file in $VENOM_HOME/logs; never to stdout (stdio carries JSON-RPC)."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+
+from .config import Settings
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _MaskSecrets(logging.Filter):
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            for secret in self._secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        return True
+
+
+def configure(settings: Settings, level: str = "INFO") -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_venom", False):
+            root.removeHandler(handler)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    try:
+        log_dir = settings.path("logs")
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_dir / "venom-mcp.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+            )
+        )
+    except OSError:
+        pass  # a read-only home still gets stderr logging
+    mask = _MaskSecrets(settings.secrets())
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(_FORMAT))
+        handler.addFilter(mask)
+        handler._venom = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)
+

@@ -1,0 +1,129 @@
+"""FastMCP wiring: registers the tool catalog; serves stdio or streamable HTTP (auth, host checks, /health)."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.fastmcp import FastMCP
+from mcp.types import ToolAnnotations
+
+from . import __version__
+from .app import App
+from .errors import ConfigError
+from .tools import ToolCatalog
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+INSTRUCTIONS = (
+    "venom-mcp manages language models: browse the Hugging Face Hub and the Ollama library "
+    "(list_models, trending_models), and read AI news (model_news)."
+)
+
+
+def build_server(app: App, host: str = "127.0.0.1", port: int = 8765) -> FastMCP:
+    @asynccontextmanager
+    async def lifespan(_: FastMCP) -> AsyncIterator[App]:
+        try:
+            yield app
+        finally:
+            await app.aclose()
+
+    # FastMCP turns on DNS-rebinding protection (Host and Origin checks) when host is a loopback name.
+    server = FastMCP(
+        "venom-mcp", instructions=INSTRUCTIONS, host=host, port=port, lifespan=lifespan, log_level="WARNING"
+    )
+    for fn, meta in ToolCatalog(app).tools():
+        server.add_tool(
+            fn,
+            title=meta.title,
+            annotations=ToolAnnotations(
+                title=meta.title,
+                readOnlyHint=meta.read_only,
+                destructiveHint=meta.destructive,
+                idempotentHint=meta.idempotent,
+                openWorldHint=meta.open_world,
+            ),
+        )
+
+    @server.custom_route("/health", methods=["GET"])
+    async def health(_: Request) -> Response:
+        from starlette.responses import JSONResponse
+
+        tools = await server.list_tools()
+        return JSONResponse({"status": "ok", "version": __version__, "tools": len(tools)})
+
+    return server
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class BearerAuth:
+    """401 for any request without `Authorization: Bearer <VENOM_HTTP_TOKEN>`, except GET /health."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self._app = app
+        self._token = token.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") != "/health" and not self._authorized(scope):
+            body = json.dumps({"error": "unauthorized: send Authorization: Bearer <VENOM_HTTP_TOKEN>"}).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"www-authenticate", b'Bearer realm="venom-mcp"'),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self._app(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                scheme, _, credential = value.partition(b" ")
+                return scheme.lower() == b"bearer" and hmac.compare_digest(credential.strip(), self._token)
+        return False
+
+
+def http_app(app: App, host: str, port: int) -> Any:
+    """The ASGI app of `serve --transport http`; refuses an exposed bind without a token."""
+    token = app.settings.http_token.get_secret_value() if app.settings.http_token else ""
+    if not is_loopback(host) and not token:
+        raise ConfigError(
+            f"refusing to serve HTTP on {host} without a token: set VENOM_HTTP_TOKEN to a long random "
+            "secret (clients then send 'Authorization: Bearer <token>'), or bind --host 127.0.0.1"
+        )
+    asgi: Any = build_server(app, host, port).streamable_http_app()
+    return BearerAuth(asgi, token) if token else asgi
+
+
+def serve_stdio(app: App) -> None:
+    build_server(app).run("stdio")
+
+
+def serve_http(app: App, host: str, port: int) -> None:
+    import uvicorn
+
+    asgi = http_app(app, host, port)
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", lifespan="on")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -13,8 +14,8 @@ from .errors import UpstreamTimeout
 T = TypeVar("T")
 
 
-async def run_blocking(fn: Callable[[], T], *, timeout: float, what: str) -> T:
-    """Run `fn` in a daemon thread and wait at most `timeout` seconds for it.
+async def run_blocking(fn: Callable[[], T], *, deadline: float, what: str) -> T:
+    """Run `fn` in a daemon thread and wait at most `deadline` seconds for it.
 
     A daemon thread rather than the loop's executor: huggingface_hub retries an unreachable Hub for
     about 25 s, and a call we stopped waiting for must not hold up the loop's shutdown or the exit.
@@ -27,19 +28,18 @@ async def run_blocking(fn: Callable[[], T], *, timeout: float, what: str) -> T:
             setter()
 
     def work() -> None:
+        outcome: Callable[[], None]
         try:
-            result = fn()
+            outcome = functools.partial(future.set_result, fn())
         except BaseException as exc:
-            outcome: Callable[[], None] = lambda: future.set_exception(exc)  # noqa: E731
-        else:
-            outcome = lambda: future.set_result(result)  # noqa: E731
+            outcome = functools.partial(future.set_exception, exc)
         with contextlib.suppress(RuntimeError):  # the loop may be closed by the time a late answer comes
             loop.call_soon_threadsafe(deliver, outcome)
 
     threading.Thread(target=work, name=f"venom:{what}", daemon=True).start()
     try:
-        return await asyncio.wait_for(future, timeout)  # on timeout the future is cancelled; a late answer is dropped
+        return await asyncio.wait_for(future, deadline)  # on timeout the future is cancelled; a late answer is dropped
     except TimeoutError as exc:
         raise UpstreamTimeout(
-            f"{what} did not answer within {timeout:g} s (raise VENOM_HTTP_TIMEOUT_SECONDS if it is just slow)"
+            f"{what} did not answer within {deadline:g} s (raise VENOM_HTTP_TIMEOUT_SECONDS if it is just slow)"
         ) from exc

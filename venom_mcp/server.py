@@ -54,7 +54,7 @@ def build_server(app: App, host: str = "127.0.0.1", port: int = 8765) -> FastMCP
             ),
         )
 
-    @server.custom_route("/health", methods=["GET"])
+    @server.custom_route("/health", methods=["GET"])  # type: ignore[untyped-decorator]
     async def health(_: Request) -> Response:
         from starlette.responses import JSONResponse
 

@@ -10,9 +10,10 @@ from ..records import CatalogModel
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi, ModelInfo
+    from huggingface_hub.hf_api import ExpandModelProperty_T
 
 # Properties asked of /api/models: enough for a catalog row, without the file list.
-LIST_EXPAND = [
+LIST_EXPAND: list[ExpandModelProperty_T] = [
     "downloads", "likes", "tags", "pipeline_tag", "library_name", "lastModified", "trendingScore",
     "safetensors", "gguf",
 ]
@@ -46,7 +47,7 @@ class HubAdapter:
             infos = self.api.list_models(search=search or None, sort=sort, limit=limit, expand=LIST_EXPAND)
             return [self.to_catalog(info) for info in infos]
 
-        return await run_blocking(call, timeout=self._timeout, what=f"the Hugging Face Hub at {self.endpoint}")
+        return await run_blocking(call, deadline=self._timeout, what=f"the Hugging Face Hub at {self.endpoint}")
 
     def to_catalog(self, info: ModelInfo) -> CatalogModel:
         gguf: dict[str, Any] = info.gguf or {}

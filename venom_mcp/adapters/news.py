@@ -96,7 +96,7 @@ class NewsAdapter:
             papers = hub.api.list_daily_papers(month=month, limit=limit)
             return [self._paper(p) for p in papers]
 
-        return await run_blocking(call, timeout=self._timeout, what=f"the Hub papers API at {hub.endpoint}")
+        return await run_blocking(call, deadline=self._timeout, what=f"the Hub papers API at {hub.endpoint}")
 
     def _paper(self, paper: PaperInfo) -> NewsItem:
         return NewsItem(

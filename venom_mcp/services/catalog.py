@@ -49,10 +49,7 @@ class CatalogService:
         return await self._models(provider, f"models:{provider}:search:{query or ''}", fetch, limit)
 
     async def trending(self, provider: Provider, limit: int) -> CatalogResult:
-        if provider == "huggingface":
-            fetch = self._hub_fetch(None, "trending_score")
-        else:
-            fetch = self._library.popular
+        fetch = self._hub_fetch(None, "trending_score") if provider == "huggingface" else self._library.popular
         return await self._models(provider, f"models:{provider}:trending", fetch, limit)
 
     async def news(self, kind: str, limit: int, month: str | None) -> NewsResult:

@@ -1,0 +1,118 @@
+"""Shared fixtures: the fakes on loopback, an App wired to them, and an in-process MCP client."""
+
+from __future__ import annotations
+
+import inspect
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from mcp import ClientSession
+from mcp.shared.memory import create_connected_server_and_client_session
+
+from tests.fakes.hub import FakeHub
+from tests.fakes.live import LiveServer
+from tests.fakes.ollama_library import FakeOllamaLibrary
+from venom_mcp.app import App
+from venom_mcp.config import Settings
+from venom_mcp.server import build_server
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # anyio's plugin runs async fixtures and the test in one task, as MCP's task groups require.
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def hub_server() -> Iterator[tuple[FakeHub, LiveServer]]:
+    hub = FakeHub()
+    with LiveServer(hub.app) as server:
+        yield hub, server
+
+
+@pytest.fixture(scope="session")
+def library_server() -> Iterator[tuple[FakeOllamaLibrary, LiveServer]]:
+    library = FakeOllamaLibrary()
+    with LiveServer(library.app) as server:
+        yield library, server
+
+
+@pytest.fixture
+def hub(hub_server: tuple[FakeHub, LiveServer]) -> FakeHub:
+    fake, _ = hub_server
+    fake.reset()
+    fake.slow_seconds = 5
+    return fake
+
+
+@pytest.fixture
+def library(library_server: tuple[FakeOllamaLibrary, LiveServer]) -> FakeOllamaLibrary:
+    fake, _ = library_server
+    fake.reset()
+    return fake
+
+
+@pytest.fixture
+def hub_url(hub_server: tuple[FakeHub, LiveServer], hub: FakeHub) -> str:
+    return hub_server[1].url
+
+
+@pytest.fixture
+def library_url(library_server: tuple[FakeOllamaLibrary, LiveServer], library: FakeOllamaLibrary) -> str:
+    return library_server[1].url
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """A loopback URL where nothing listens: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "venom-home"
+
+
+def make_settings(home: Path, hub_url: str, library_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "venom_home": home,
+        "hf_endpoint": hub_url,
+        "hf_token": None,
+        "ollama_library_url": library_url,
+        "http_timeout_seconds": 2,
+        "cache_ttl_seconds": 1800,
+        "http_token": None,
+        "openai_api_key": None,
+        "google_api_key": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(home: Path, hub_url: str, library_url: str) -> Settings:
+    return make_settings(home, hub_url, library_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[App]:
+    application = App(settings)
+    yield application
+    await application.aclose()
+
+
+@pytest.fixture
+async def client(app: App) -> AsyncIterator[ClientSession]:
+    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as session:
+        yield session

@@ -1,0 +1,149 @@
+"""list_models, trending_models and model_news through an MCP client session, against the fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from mcp import ClientSession
+
+from tests.fakes.hub import FakeHub
+from tests.fakes.ollama_library import FakeOllamaLibrary
+
+
+async def call(client: ClientSession, name: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(name, arguments)
+    assert not result.isError, result.content
+    assert result.structuredContent is not None
+    return result.structuredContent
+
+
+async def error_text(client: ClientSession, name: str, **arguments: Any) -> str:
+    result = await client.call_tool(name, arguments)
+    assert result.isError
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+async def test_tools_list_publishes_typed_schemas_and_hints(client: ClientSession) -> None:
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert set(tools) == {"list_models", "trending_models", "model_news"}
+    for tool in tools.values():
+        assert tool.outputSchema is not None and tool.outputSchema["type"] == "object"
+        assert tool.annotations is not None and tool.annotations.readOnlyHint is True
+        assert tool.description and len(tool.description) > 40
+    schema = tools["list_models"].inputSchema
+    assert schema["required"] == ["provider"]
+    assert schema["properties"]["limit"]["maximum"] == 100
+    assert schema["properties"]["limit"]["minimum"] == 1
+    assert set(schema["properties"]["provider"]["enum"]) == {"huggingface", "ollama"}
+    assert set(tools["model_news"].inputSchema["properties"]["kind"]["enum"]) == {"blog", "papers"}
+    assert "stale" in tools["trending_models"].outputSchema["properties"]
+
+
+async def test_trending_huggingface_is_ordered_and_mapped(client: ClientSession, hub: FakeHub) -> None:
+    result = await call(client, "trending_models", provider="huggingface", limit=5)
+    assert result["stale"] is False and result["error"] is None
+    assert result["count"] == 5 == len(result["models"])
+    expected = sorted(hub.models, key=lambda m: m["trendingScore"], reverse=True)[:5]
+    assert [m["model_name"] for m in result["models"]] == [m["id"] for m in expected]
+    for row, source in zip(result["models"], expected, strict=True):
+        assert row["provider"] == "huggingface"
+        assert row["downloads"] == source["downloads"] and row["likes"] == source["likes"]
+        is_gguf = "gguf" in source["tags"] or "gguf" in source
+        assert row["runtime"] == ("llamacpp" if is_gguf else "vllm")
+        assert row["url"].endswith("/" + source["id"])
+        assert row["display_name"] == source["id"].split("/")[-1]
+
+
+async def test_hub_rows_carry_parameters_size_and_gguf_context(client: ClientSession, hub: FakeHub) -> None:
+    result = await call(client, "list_models", provider="hf", limit=100)
+    rows = {m["model_name"]: m for m in result["models"]}
+    with_safetensors = [m for m in hub.models if m.get("safetensors")]
+    assert with_safetensors, "the fake must seed safetensors info"
+    source = with_safetensors[0]
+    row = rows[source["id"]]
+    assert row["parameter_count"] == source["safetensors"]["total"]
+    params = source["safetensors"]["parameters"]
+    bytes_per = {"BF16": 2, "F16": 2, "F32": 4, "I8": 1, "U8": 1}
+    assert row["size_gb"] == round(sum(n * bytes_per[d] for d, n in params.items()) / 1e9, 2)
+    gguf = next(m for m in hub.models if m.get("gguf"))
+    assert rows[gguf["id"]]["context_length"] == gguf["gguf"]["context_length"]
+    assert rows[gguf["id"]]["runtime"] == "llamacpp"
+
+
+async def test_hub_search_returns_matches_only(client: ClientSession) -> None:
+    result = await call(client, "list_models", provider="huggingface", query="GGUF", limit=50)
+    assert result["count"] >= 2
+    assert all("gguf" in m["model_name"].lower() for m in result["models"])
+    assert all(m["runtime"] == "llamacpp" for m in result["models"])
+
+
+async def test_ollama_library_popular_and_search(client: ClientSession, library: FakeOllamaLibrary) -> None:
+    popular = await call(client, "trending_models", provider="ollama", limit=100)
+    assert popular["stale"] is False and popular["error"] is None
+    downloads = [m["downloads"] for m in popular["models"]]
+    assert downloads == sorted(downloads, reverse=True) and downloads[0] > 1_000_000
+    llama = next(m for m in popular["models"] if m["display_name"] == "llama3.1")
+    assert llama["model_name"] == "llama3.1:latest" and llama["runtime"] == "ollama"
+    assert "tools" in llama["capabilities"] and "8b" in llama["sizes"]
+    assert llama["description"] and llama["url"].endswith("/library/llama3.1")
+    found = await call(client, "list_models", provider="ollama", query="qwen", limit=20)
+    assert found["count"] >= 2 and all("qwen" in m["model_name"] for m in found["models"])
+    nothing = await call(client, "list_models", provider="ollama", query="zzz-no-such-model")
+    assert nothing["count"] == 0 and nothing["stale"] is False and nothing["error"] is None
+
+
+async def test_bad_arguments_name_the_valid_values(client: ClientSession) -> None:
+    text = await error_text(client, "list_models", provider="bogus")
+    assert "huggingface" in text and "ollama" in text
+    assert "100" in await error_text(client, "trending_models", provider="ollama", limit=101)
+    assert "1" in await error_text(client, "trending_models", provider="ollama", limit=0)
+    assert "YYYY-MM" in await error_text(client, "model_news", kind="papers", month="2025-13")
+    assert "papers" in await error_text(client, "model_news", kind="blog", month="2025-12")
+    kinds = await error_text(client, "model_news", kind="tweets")
+    assert "blog" in kinds and "papers" in kinds
+
+
+async def test_limit_does_not_fragment_the_cache(client: ClientSession, hub: FakeHub) -> None:
+    small = await call(client, "trending_models", provider="huggingface", limit=3)
+    large = await call(client, "trending_models", provider="huggingface", limit=10)
+    assert [m["model_name"] for m in large["models"]][:3] == [m["model_name"] for m in small["models"]]
+    assert hub.hits["/api/models"] == 1
+
+
+async def test_concurrent_identical_requests_share_one_fetch(client: ClientSession, hub: FakeHub) -> None:
+    hub.fault, hub.slow_seconds = "slow", 0.3
+    results = await asyncio.gather(
+        *(call(client, "trending_models", provider="huggingface", limit=n) for n in (1, 2, 3, 4, 5))
+    )
+    assert [r["count"] for r in results] == [1, 2, 3, 4, 5]
+    assert all(r["stale"] is False for r in results)
+    assert hub.hits["/api/models"] == 1
+
+
+async def test_blog_news_is_plain_trimmed_text(client: ClientSession, hub: FakeHub) -> None:
+    result = await call(client, "model_news", kind="blog", limit=50)
+    assert result["stale"] is False and result["count"] >= 12
+    for item in result["items"]:
+        assert not re.search(r"</?(p|b|a|i|em|strong|br|div|img)\b", item["summary"]), item["summary"]
+        assert "&amp;" not in item["summary"] and "&lt;" not in item["summary"]
+        assert len(item["summary"]) <= 400
+        assert item["published_at"] and item["url"].startswith("http") and item["source"] == "huggingface"
+    trimmed = [i["summary"] for i in result["items"] if i["summary"].endswith("…")]
+    assert trimmed, "the fake feed has long items that must be trimmed"
+    assert all(not s[:-1].endswith(" ") for s in trimmed)
+    assert (await call(client, "model_news", kind="blog", limit=3))["count"] == 3
+    assert hub.hits["/blog/feed.xml"] == 1
+
+
+async def test_papers_by_month(client: ClientSession, hub: FakeHub) -> None:
+    result = await call(client, "model_news", kind="papers", month="2025-12", limit=50)
+    assert result["kind"] == "papers" and result["count"] >= 1 and result["stale"] is False
+    for item in result["items"]:
+        assert "/papers/" in item["url"] and item["authors"] and item["title"]
+        assert len(item["summary"]) <= 400
+    november = await call(client, "model_news", kind="papers", month="2025-11", limit=50)
+    assert {i["url"] for i in november["items"]}.isdisjoint({i["url"] for i in result["items"]})
+    latest = await call(client, "model_news", kind="papers", limit=2)
+    assert latest["count"] == 2

@@ -1,0 +1,141 @@
+"""The server as clients meet it: over real stdio, over streamable HTTP (auth, host checks), and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import make_settings
+from tests.fakes.live import LiveServer
+from venom_mcp.app import App
+from venom_mcp.errors import ConfigError
+from venom_mcp.server import http_app
+
+
+def server_env(home: Path, hub_url: str, library_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VENOM_", "HF_", "OLLAMA_"))}
+    env.update(VENOM_HOME=str(home), HF_ENDPOINT=hub_url, VENOM_OLLAMA_LIBRARY_URL=library_url)
+    return env
+
+
+async def test_stdio_server_answers_tools_list_and_calls(home: Path, hub_url: str, library_url: str) -> None:
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "venom_mcp", "serve"], env=server_env(home, hub_url, library_url)
+    )
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        init = await session.initialize()
+        assert init.serverInfo.name == "venom-mcp"
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        assert names == {"list_models", "trending_models", "model_news"}
+        result = await session.call_tool("trending_models", {"provider": "huggingface", "limit": 2})
+        assert not result.isError and result.structuredContent is not None
+        assert result.structuredContent["count"] == 2
+
+
+def test_stdio_stdout_carries_only_json_rpc(home: Path, hub_url: str, library_url: str) -> None:
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "trending_models", "arguments": {"provider": "ollama", "limit": 1}}},
+    ]
+    stdin = "".join(json.dumps(m) + "\n" for m in messages)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "venom_mcp", "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True, env=server_env(home, hub_url, library_url),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(stdin)
+    proc.stdin.flush()
+    lines = [proc.stdout.readline(), proc.stdout.readline()]
+    proc.stdin.close()  # end of input: the server shuts down
+    lines += proc.stdout.read().splitlines()
+    proc.stdout.close()
+    assert proc.wait(timeout=20) == 0
+    parsed = [json.loads(line) for line in lines if line.strip()]
+    assert all(m["jsonrpc"] == "2.0" for m in parsed)
+    assert [m.get("id") for m in parsed] == [1, 2]
+    assert parsed[1]["result"]["structuredContent"]["count"] == 1
+
+
+@pytest.fixture
+async def http_server(home: Path, hub_url: str, library_url: str):  # type: ignore[no-untyped-def]
+    app = App(make_settings(home, hub_url, library_url, http_token="s3cret-token-value"))
+    server = LiveServer(http_app(app, "127.0.0.1", 0), lifespan="on").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        await app.aclose()
+
+
+async def test_http_requires_the_bearer_token(http_server: str) -> None:
+    async with httpx.AsyncClient() as plain:
+        health = await plain.get(f"{http_server}/health")
+        assert health.status_code == 200 and health.json()["tools"] == 3
+        denied = await plain.post(f"{http_server}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        assert denied.status_code == 401 and "VENOM_HTTP_TOKEN" in denied.text
+        wrong = await plain.post(f"{http_server}/mcp", json={}, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+    authed = httpx.AsyncClient(headers={"Authorization": "Bearer s3cret-token-value"})
+    async with authed, streamable_http_client(f"{http_server}/mcp", http_client=authed) as (read, write, _), \
+            ClientSession(read, write) as session:
+        await session.initialize()
+        result = await session.call_tool("trending_models", {"provider": "ollama", "limit": 3})
+        assert not result.isError and result.structuredContent is not None
+        assert result.structuredContent["count"] == 3
+
+
+async def test_http_rejects_foreign_host_headers(http_server: str) -> None:
+    headers = {"Authorization": "Bearer s3cret-token-value", "Host": "evil.example:80",
+               "Accept": "application/json, text/event-stream"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+    async with httpx.AsyncClient() as plain:
+        response = await plain.post(f"{http_server}/mcp", json=body, headers=headers)
+    assert response.status_code in (400, 403, 421)
+
+
+def test_exposed_bind_without_token_is_refused(home: Path, hub_url: str, library_url: str) -> None:
+    app = App(make_settings(home, hub_url, library_url))
+    with pytest.raises(ConfigError, match="VENOM_HTTP_TOKEN"):
+        http_app(app, "0.0.0.0", 8765)
+    proc = subprocess.run(
+        [sys.executable, "-m", "venom_mcp", "serve", "--transport", "http", "--host", "0.0.0.0"],
+        capture_output=True, text=True, timeout=30, env=server_env(home, hub_url, library_url),
+    )
+    assert proc.returncode == 2 and "VENOM_HTTP_TOKEN" in proc.stderr and proc.stdout == ""
+
+
+def test_cli_call_prints_json_and_reports_errors(home: Path, hub_url: str, library_url: str) -> None:
+    env = server_env(home, hub_url, library_url)
+    ok = subprocess.run(
+        [sys.executable, "-m", "venom_mcp", "call", "trending_models", "provider=huggingface", "limit=3"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert ok.returncode == 0, ok.stderr
+    result = json.loads(ok.stdout)
+    assert result["provider"] == "huggingface" and result["count"] == 3 and result["stale"] is False
+    via_json = subprocess.run(
+        [sys.executable, "-m", "venom_mcp", "call", "list_models", "--json", '{"provider": "ollama", "limit": 2}'],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert via_json.returncode == 0 and json.loads(via_json.stdout)["count"] == 2
+    bad = subprocess.run(
+        [sys.executable, "-m", "venom_mcp", "call", "trending_models", "provider=nope"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert bad.returncode == 1 and "huggingface" in bad.stderr and bad.stdout == ""
+    listing = subprocess.run([sys.executable, "-m", "venom_mcp", "tools"], capture_output=True, text=True,
+                             timeout=60, env=env)
+    assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 3

@@ -48,4 +48,6 @@ def configure(settings: Settings, level: str = "INFO") -> None:
         handler._venom = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
+    # The SDK logs every request at INFO; that is noise in our log and a write per call.
+    logging.getLogger("mcp").setLevel(max(logging.WARNING, root.level))
 

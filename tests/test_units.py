@@ -159,3 +159,43 @@ async def test_cache_waiter_cancellation_does_not_cancel_the_shared_fetch(tmp_pa
     await asyncio.sleep(0)
     first.cancel()
     assert (await second).value == [7]
+
+
+def test_lock_serialises_writers_across_threads(tmp_path: Path) -> None:
+    import threading
+
+    from venom_mcp.store import locked
+
+    target = tmp_path / "operations.json"
+    atomic_write_json(target, {"n": 0})
+
+    def bump() -> None:
+        for _ in range(20):
+            with locked(target):
+                data = read_json(target)
+                atomic_write_json(target, {"n": data["n"] + 1})
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert read_json(target) == {"n": 80}
+
+
+def test_logs_mask_secrets_and_stay_off_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from venom_mcp.logs import configure, shutdown
+
+    settings = Settings(_env_file=None, venom_home=tmp_path, hf_token="hf_SECRETVALUE42")
+    configure(settings)
+    try:
+        logging.getLogger("venom_mcp.test").warning("calling with token %s", "hf_SECRETVALUE42")
+    finally:
+        shutdown()
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "calling with token ***" in captured.err and "hf_SECRETVALUE42" not in captured.err
+    log_text = (tmp_path / "logs" / "venom-mcp.log").read_text(encoding="utf-8")
+    assert "calling with token ***" in log_text and "hf_SECRETVALUE42" not in log_text

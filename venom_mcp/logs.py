@@ -25,11 +25,18 @@ class _MaskSecrets(logging.Filter):
         return True
 
 
-def configure(settings: Settings, level: str = "INFO") -> None:
+def shutdown() -> None:
+    """Detach and close the handlers `configure` added."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_venom", False):
             root.removeHandler(handler)
+            handler.close()
+
+
+def configure(settings: Settings, level: str = "INFO") -> None:
+    shutdown()  # configuring twice replaces, and closes, the earlier handlers
+    root = logging.getLogger()
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     try:
         log_dir = settings.path("logs")

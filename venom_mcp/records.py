@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 Provider = Literal["huggingface", "ollama"]
 Runtime = Literal["ollama", "vllm", "llamacpp", "openai", "google"]
@@ -83,3 +84,110 @@ class NewsResult(Record):
     stale: bool
     error: str | None
     fetched_at: datetime | None = None
+
+
+# ---- model names (SPEC section 3) -----------------------------------------------------------------
+
+_NAME_CHARS = re.compile(r"^[A-Za-z0-9_.:/-]+$")
+
+
+def check_model_name(value: str) -> str:
+    """Refuse names that could escape a folder or be read as an option; say what is allowed."""
+    if not value:
+        raise ValueError("model name is empty; give e.g. 'llama3.2:1b' or 'org/repo'")
+    if len(value) > 200:
+        raise ValueError(f"model name is {len(value)} characters long; at most 200 are allowed")
+    if not _NAME_CHARS.match(value):
+        raise ValueError(f"model name {value!r} may only hold letters, digits and _ . : / -")
+    if value.startswith(("-", "/")):
+        raise ValueError(f"model name {value!r} must not start with '-' or '/'")
+    if any(part == ".." for part in re.split(r"[/:]", value)):
+        raise ValueError(f"model name {value!r} must not contain a '..' segment")
+    return value
+
+
+ModelName = Annotated[str, AfterValidator(check_model_name)]
+
+
+# ---- installed models, operations, capabilities (SPEC section 5) -----------------------------------
+
+OperationStatus = Literal["pending", "in_progress", "completed", "failed", "cancelled", "interrupted"]
+ACTIVE_STATUSES = ("pending", "in_progress")
+
+
+class Capabilities(Record):
+    supports_system_role: bool = True
+    supports_function_calling: bool = False
+    supports_vision: bool = False
+    allowed_roles: list[str] = Field(default_factory=lambda: ["system", "user", "assistant"])
+    prompt_template: str | None = None
+    max_context_length: int | None = None
+    quantization: str | None = None
+    parameter_size: str | None = None
+    source: Literal["detected", "manifest", "default"] = "default"
+
+
+class InstalledModel(Record):
+    name: str
+    provider: Provider
+    runtime: Runtime
+    display_name: str
+    size_gb: float | None = None
+    status: str = "installed"
+    active: bool = False
+    local_path: str | None = None
+    sha256: str | None = None
+    installed_at: datetime | None = None
+
+
+class ModelMetadata(InstalledModel):
+    """A manifest entry: an InstalledModel plus what we know of its capabilities and files."""
+
+    capabilities: Capabilities = Field(default_factory=Capabilities)
+    revision: str | None = None
+    files: dict[str, str] = Field(default_factory=dict, description="Weight file -> sha256.")
+
+
+class InstalledModels(Record):
+    models: list[InstalledModel]
+    count: int
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Operation(Record):
+    operation_id: str
+    model_name: str
+    provider: Provider
+    runtime: Runtime
+    operation_type: Literal["install", "remove"]
+    status: OperationStatus = "pending"
+    progress: float = Field(default=0, ge=0, le=100)
+    message: str | None = None
+    error: str | None = None
+    bytes_done: int | None = None
+    bytes_total: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status not in ACTIVE_STATUSES
+
+
+class OperationList(Record):
+    operations: list[Operation]
+    count: int
+
+
+class ModelCapabilities(Record):
+    model_name: str
+    capabilities: Capabilities
+
+
+class ActiveRuntime(Record):
+    provider: Runtime | None
+    model: str | None
+    endpoint: str | None
+    service_type: Literal["local", "cloud"] | None
+    status: Literal["online", "degraded", "offline", "unknown"] = "unknown"
+    message: str | None = None

@@ -1,0 +1,84 @@
+"""The local Ollama REST API (httpx): version, tags, ps, show, streaming pull, delete, load/unload."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from ..errors import NotFound, UpstreamError, UpstreamTimeout
+
+
+class OllamaAdapter:
+    def __init__(self, host: str, client: httpx.AsyncClient) -> None:
+        self.host = host.rstrip("/")
+        self._client = client
+
+    def _unreachable(self, exc: Exception) -> UpstreamError:
+        if isinstance(exc, httpx.TimeoutException):
+            return UpstreamTimeout(f"Ollama at {self.host} did not answer in time (OLLAMA_HOST)")
+        return UpstreamError(
+            f"Ollama is not reachable at {self.host}: start it with `ollama serve`, or set OLLAMA_HOST "
+            f"to where it runs ({type(exc).__name__})"
+        )
+
+    async def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        try:
+            response = await self._client.request(method, f"{self.host}{path}", json=body)
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from exc
+        if response.status_code == 404:
+            raise NotFound(_error_text(response) or f"Ollama has no {path}")
+        if response.status_code >= 400:
+            raise UpstreamError(f"Ollama answered HTTP {response.status_code}: {_error_text(response)}")
+        return response.json() if response.content else None
+
+    async def version(self) -> str:
+        return str((await self._request("GET", "/api/version"))["version"])
+
+    async def tags(self) -> list[dict[str, Any]]:
+        return list((await self._request("GET", "/api/tags")).get("models") or [])
+
+    async def ps(self) -> list[dict[str, Any]]:
+        return list((await self._request("GET", "/api/ps")).get("models") or [])
+
+    async def show(self, model: str) -> dict[str, Any]:
+        return dict(await self._request("POST", "/api/show", {"model": model}))
+
+    async def delete(self, model: str) -> None:
+        await self._request("DELETE", "/api/delete", {"model": model})
+
+    async def load(self, model: str, keep_alive: str | int) -> dict[str, Any]:
+        """Load a model into memory: /api/generate without a prompt (keep_alive 0 unloads it)."""
+        return dict(await self._request("POST", "/api/generate", {"model": model, "keep_alive": keep_alive}))
+
+    async def pull(self, model: str) -> AsyncIterator[dict[str, Any]]:
+        """The NDJSON progress lines of a pull, as Ollama sends them. An `{"error": ...}` line raises."""
+        try:
+            async with self._client.stream(
+                "POST", f"{self.host}/api/pull", json={"model": model, "stream": True}, timeout=httpx.Timeout(
+                    30, read=None)
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise UpstreamError(f"Ollama refused the pull of {model}: {_error_text(response)}")
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    if "error" in event:
+                        raise UpstreamError(f"Ollama could not pull {model}: {event['error']}")
+                    yield event
+        except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.ConnectError):
+                raise self._unreachable(exc) from exc
+            raise UpstreamError(f"the pull of {model} broke off: {type(exc).__name__}: {exc}") from exc
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("error", response.text))
+    except (ValueError, AttributeError):
+        return response.text[:200]

@@ -6,12 +6,15 @@ from functools import cached_property
 
 import httpx
 
-from .adapters.huggingface import HubAdapter
+from .adapters.huggingface import HubAdapter, HubDownloads
 from .adapters.news import NewsAdapter
+from .adapters.ollama import OllamaAdapter
 from .adapters.ollama_library import OllamaLibraryAdapter
 from .cache import TTLCache
 from .config import Settings
 from .services.catalog import CatalogService
+from .services.operations import Operations
+from .services.registry import ModelRegistry
 
 USER_AGENT = "venom-mcp/0.1 (+https://github.com/venom-mcp)"
 
@@ -44,6 +47,21 @@ class App:
         news = NewsAdapter(self.hub, self.http, self.settings.http_timeout_seconds)
         return CatalogService(self.cache, self.hub, library, news)
 
+    @cached_property
+    def ollama(self) -> OllamaAdapter:
+        return OllamaAdapter(self.settings.ollama_host, self.http)
+
+    @cached_property
+    def operations(self) -> Operations:
+        return Operations(self.settings.path("operations.json"))
+
+    @cached_property
+    def registry(self) -> ModelRegistry:
+        downloads = HubDownloads(self.hub, self.settings.models_cache_dir)
+        return ModelRegistry(self.settings, self.ollama, downloads, self.operations, self.http, self.catalog)
+
     async def aclose(self) -> None:
+        if "operations" in self.__dict__:
+            await self.operations.aclose()
         if "http" in self.__dict__:
             await self.http.aclose()

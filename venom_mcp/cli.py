@@ -9,6 +9,31 @@ import sys
 from typing import Any
 
 
+LONG_TOOLS = {"install_model"}
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn from the MCP progress notifications of a call."""
+
+    def __init__(self, stream: Any, width: int = 30) -> None:
+        self._stream = stream
+        self._width = width
+        self._drawn = False
+
+    async def update(self, progress: float, total: float | None, message: str | None) -> None:
+        fraction = min(max(progress / total, 0.0), 1.0) if total else 0.0
+        filled = int(fraction * self._width)
+        line = f"\r[{'#' * filled}{'.' * (self._width - filled)}] {fraction * 100:5.1f}% {(message or '')[:50]:<50}"
+        self._stream.write(line)
+        self._stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="venom-mcp", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -81,8 +106,13 @@ async def _call(app: Any, name: str, arguments: dict[str, Any]) -> int:
     from .server import build_server
 
     server = build_server(app)
+    if name in LONG_TOOLS:
+        # The process ends with the call, so a background install would die with it: wait, with a bar.
+        arguments.setdefault("wait", True)
+    bar = ProgressBar(sys.stderr)
     async with create_connected_server_and_client_session(server._mcp_server) as client:
-        result = await client.call_tool(name, arguments)
+        result = await client.call_tool(name, arguments, progress_callback=bar.update)
+    bar.close()
     if result.isError:
         text = " ".join(block.text for block in result.content if hasattr(block, "text"))
         print(f"venom-mcp: {text}", file=sys.stderr)

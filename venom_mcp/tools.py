@@ -12,9 +12,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
+from mcp.server.fastmcp import Context
 from pydantic import AfterValidator, Field
 
-from .records import CatalogResult, NewsResult, ProviderName
+from .errors import VenomError
+from .records import (
+    ActiveRuntime,
+    CatalogResult,
+    InstalledModels,
+    ModelCapabilities,
+    ModelName,
+    NewsResult,
+    Operation,
+    OperationList,
+    ProviderName,
+    RuntimeName,
+)
 
 if TYPE_CHECKING:
     from .app import App
@@ -53,6 +66,15 @@ Provider = Annotated[
 Query = Annotated[
     str | None, Field(default=None, max_length=200, description="Words to search for; omit to browse.")
 ]
+Name = Annotated[
+    ModelName,
+    Field(description="Model name: Ollama 'llama3.2:1b', Hugging Face 'org/repo' or 'org/repo:Q4_K_M' (GGUF)."),
+]
+OptionalRuntime = Annotated[
+    RuntimeName | None,
+    Field(default=None, description="ollama, vllm or llamacpp; omit to pick the one the model needs."),
+]
+OperationId = Annotated[str, Field(min_length=1, max_length=64, description="An operation_id from install_model.")]
 Month = Annotated[
     str | None,
     AfterValidator(_month),
@@ -117,3 +139,94 @@ class ToolCatalog:
 
             raise InvalidArgument("month applies to kind='papers' only; drop month or set kind='papers'")
         return await self.app.catalog.news(kind, limit, month)
+
+    # ---- model lifecycle ------------------------------------------------------------------------
+
+    @tool("Installed models", read_only=True)
+    async def installed_models(self, runtime: OptionalRuntime = None) -> InstalledModels:
+        """The models installed locally (manifest plus what Ollama holds), with the active one marked.
+
+        Use this before activate_model or remove_model to see exact names. `warnings` says when part of
+        the list could not be read (Ollama down, a corrupt manifest moved aside).
+        """
+        return await self.app.registry.installed(runtime)
+
+    @tool("Install a model", open_world=True)
+    async def install_model(
+        self,
+        name: Name,
+        provider: Provider,
+        ctx: Context,  # type: ignore[type-arg]
+        runtime: OptionalRuntime = None,
+        wait: Annotated[bool, Field(description="Return only when the install ends, reporting progress.")] = False,
+    ) -> Operation:
+        """Download a model: `ollama pull` for Ollama, or the Hub files a runtime needs for Hugging Face.
+
+        Returns the Operation at once (poll operation_status) unless wait=true. Progress is in real bytes.
+        A Hugging Face install is checked against MODELS_MAX_DISK_GB before anything is written, resumes
+        partial downloads, and verifies sha256. Installing a model that is already being installed returns
+        the running operation.
+        """
+        op = await self.app.registry.install(name, provider, runtime)
+        if not wait:
+            return op
+        return await self._wait(op, ctx)
+
+    async def _wait(self, op: Operation, ctx: Context) -> Operation:  # type: ignore[type-arg]
+        async def relay(current: Operation) -> None:
+            await ctx.report_progress(current.progress, 100, current.message)
+
+        done = await self.app.operations.wait(op.operation_id, relay)
+        if done.status != "completed":
+            raise VenomError(
+                f"{done.operation_type} of {done.model_name} {done.status}: {done.error or done.message} "
+                f"(operation {done.operation_id})"
+            )
+        return done
+
+    @tool("Operation status", read_only=True)
+    async def operation_status(self, operation_id: OperationId) -> Operation:
+        """The state of one install or removal: status, progress (0..100), bytes done/total, error."""
+        return self.app.operations.get(operation_id)
+
+    @tool("Recent operations", read_only=True)
+    async def list_operations(
+        self, limit: Annotated[int, Field(ge=1, le=200, description="How many, newest first.")] = 10
+    ) -> OperationList:
+        """Recent installs and removals, newest first, including ones from before a restart."""
+        operations = self.app.operations.recent(limit)
+        return OperationList(operations=operations, count=len(operations))
+
+    @tool("Cancel an operation", destructive=True)
+    async def cancel_operation(self, operation_id: OperationId) -> Operation:
+        """Stop a running install; nothing half-written enters the manifest, and a later install resumes."""
+        return await self.app.operations.cancel(operation_id)
+
+    @tool("Remove a model", destructive=True)
+    async def remove_model(self, name: Name, provider: Annotated[
+        ProviderName | None, Field(default=None, description="huggingface or ollama; omit to look it up.")
+    ] = None) -> Operation:
+        """Delete an installed model (Ollama delete, or the Hub cache's revisions of the repo).
+
+        The active model cannot be removed: activate another one first. Returns the finished Operation.
+        """
+        op = await self.app.registry.remove(name, provider)
+        return await self.app.operations.wait(op.operation_id)
+
+    @tool("Activate a model", idempotent=True)
+    async def activate_model(self, name: Name, runtime: RuntimeName) -> ActiveRuntime:
+        """Make an installed model the active one of a local runtime (ollama, vllm, llamacpp).
+
+        For Ollama the model is loaded into memory and checked in /api/ps. The pairing must be valid:
+        Ollama models on ollama; Hugging Face models on vllm, or llamacpp for GGUF.
+        """
+        return await self.app.registry.activate(name, runtime)
+
+    @tool("Model capabilities", read_only=True)
+    async def model_capabilities(self, name: Name) -> ModelCapabilities:
+        """What an installed model supports: system role, tools, vision, context length, quantization.
+
+        Use it to adapt prompts (e.g. fold the system prompt into the user turn when system role is false).
+        """
+        entry = self.app.registry.find(name)
+        return ModelCapabilities(model_name=entry.name, capabilities=entry.capabilities)

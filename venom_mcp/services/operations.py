@@ -52,6 +52,7 @@ class Operations:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._last_persist = 0.0
+        self._closing = False
         self._load()
 
     # ---- queries --------------------------------------------------------------------------------
@@ -112,7 +113,10 @@ class Operations:
             if op.bytes_total is not None:
                 op.bytes_done = op.bytes_total
         except asyncio.CancelledError:
-            op.status, op.message = "cancelled", "cancelled by request"
+            if self._closing:  # the server is stopping, nobody asked for this: say so
+                op.status, op.message = "interrupted", "interrupted: venom-mcp stopped; install again to resume"
+            else:
+                op.status, op.message = "cancelled", "cancelled by request"
         except Exception as exc:  # the job's failure is the operation's result, not a crash of the server
             log.warning("operation %s (%s %s) failed: %s", op.operation_id, op.operation_type, op.model_name, exc)
             op.status, op.error = "failed", describe(exc)
@@ -148,6 +152,7 @@ class Operations:
 
     async def aclose(self) -> None:
         """Cancel what is still running (process shutdown) and write the history."""
+        self._closing = True
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

@@ -1,0 +1,399 @@
+"""ModelRegistry: the manifest, installs and removals as Operations, activation, capabilities, the quota.
+
+The method names of SPEC section 6 (`install_model`, `get_operation_status`, ...) are the ones the original
+design documents use; the tools call the richer ones (`install`, `remove`, `activate`) that return records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from ..adapters.huggingface import HubDownloads, HubPlan
+from ..adapters.ollama import OllamaAdapter
+from ..adapters.openai_compat import served_models
+from ..config import OLLAMA_PROFILES, Settings
+from ..errors import Conflict, InvalidArgument, NotFound, QuotaExceeded, StateError, UpstreamError
+from ..records import (
+    ActiveRuntime,
+    Capabilities,
+    CatalogResult,
+    InstalledModel,
+    InstalledModels,
+    ModelMetadata,
+    Operation,
+    Provider,
+    Runtime,
+    check_model_name,
+)
+from ..store import atomic_write_json, locked, read_json
+from . import capabilities as caps
+from .catalog import CatalogService
+from .operations import Operations, Progress
+
+log = logging.getLogger(__name__)
+_MANIFEST = TypeAdapter(list[ModelMetadata])
+GB = 1e9
+
+
+def ollama_name(name: str) -> str:
+    """Ollama's own spelling: a name without a tag means ':latest'."""
+    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
+
+
+def split_hf_name(name: str) -> tuple[str, str | None]:
+    """'org/repo:Q4_K_M' -> ('org/repo', 'Q4_K_M')."""
+    repo, _, quant = name.partition(":")
+    if repo.count("/") != 1:
+        raise InvalidArgument(f"{name!r} is not a Hugging Face repo id; write it as org/repo (or org/repo:Q4_K_M)")
+    return repo, quant or None
+
+
+def valid_runtimes(provider: str, gguf: bool | None) -> list[str]:
+    if provider == "ollama":
+        return ["ollama"]
+    return ["vllm", "llamacpp"] if gguf is not False else ["vllm"]
+
+
+class ModelRegistry:
+    def __init__(
+        self,
+        settings: Settings,
+        ollama: OllamaAdapter,
+        downloads: HubDownloads,
+        operations: Operations,
+        http: httpx.AsyncClient,
+        catalog: CatalogService | None = None,
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.ollama = ollama
+        self.downloads = downloads
+        self.operations = operations
+        self._catalog = catalog
+        self._manifest_path = settings.path("manifest.json")
+        self._runtime_path = settings.path("runtime.json")
+        self.warnings: list[str] = []
+
+    # ---- SPEC section 6 names ---------------------------------------------------------------------
+
+    async def list_available_models(
+        self, provider: Provider, query: str | None = None, limit: int = 20
+    ) -> CatalogResult:
+        if self._catalog is None:
+            raise InvalidArgument("this registry was built without a catalog")
+        return await self._catalog.list_models(provider, query, limit)
+
+    async def install_model(self, model_name: str, provider: Provider, runtime: Runtime | None = None) -> str:
+        return (await self.install(model_name, provider, runtime)).operation_id
+
+    def get_operation_status(self, operation_id: str) -> Operation:
+        return self.operations.get(operation_id)
+
+    async def remove_model(self, name: str, provider: Provider | None = None) -> str:
+        return (await self.remove(name, provider)).operation_id
+
+    async def activate_model(self, name: str, runtime: Runtime) -> ActiveRuntime:
+        return await self.activate(name, runtime)
+
+    def get_model_capabilities(self, name: str) -> Capabilities:
+        return self.find(name).capabilities
+
+    def check_storage_quota(self, additional_size_gb: float) -> bool:
+        return self.disk_usage_gb() + additional_size_gb <= self.settings.models_max_disk_gb
+
+    # ---- manifest ---------------------------------------------------------------------------------
+
+    def manifest(self) -> list[ModelMetadata]:
+        """The installed models as the manifest records them; a corrupt file is moved aside and reported."""
+        try:
+            raw = read_json(self._manifest_path)
+            return [] if raw is None else _MANIFEST.validate_python(raw.get("models", []))
+        except (StateError, ValidationError, AttributeError) as exc:
+            self._set_aside(exc)
+            return []
+
+    def _set_aside(self, exc: Exception) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = self._manifest_path.with_name(f"manifest.json.corrupt-{stamp}")
+        with locked(self._manifest_path):
+            if self._manifest_path.exists():
+                os.replace(self._manifest_path, aside)
+        message = (f"manifest.json was unreadable ({str(exc).splitlines()[0]}) and was moved to {aside.name}; "
+                   "installed files are untouched: install the models again to re-register them")
+        log.error(message)
+        self.warnings.append(message)
+
+    def _update_manifest(self, change: Callable[[list[ModelMetadata]], list[ModelMetadata]]) -> None:
+        current = self.manifest()
+        with locked(self._manifest_path):
+            models = change(current)
+            atomic_write_json(self._manifest_path, {
+                "models": [m.model_dump(mode="json") for m in models], "updated_at": datetime.now(UTC),
+            })
+
+    def _record(self, entry: ModelMetadata) -> None:
+        self._update_manifest(lambda models: [m for m in models if m.name != entry.name] + [entry])
+
+    def find(self, name: str) -> ModelMetadata:
+        check_model_name(name)
+        models = self.manifest()
+        for candidate in (name, ollama_name(name)):
+            for model in models:
+                if model.name == candidate:
+                    return model
+        same_repo = [m for m in models if m.provider == "huggingface" and m.name.split(":")[0] == name]
+        if len(same_repo) == 1:
+            return same_repo[0]
+        raise NotFound(f"{name!r} is not installed; installed_models lists what is, install_model adds one")
+
+    def disk_usage_gb(self) -> float:
+        return round(sum(m.size_gb or 0 for m in self.manifest()), 3)
+
+    # ---- runtime.json -----------------------------------------------------------------------------
+
+    def runtime_state(self) -> dict[str, Any]:
+        try:
+            raw = read_json(self._runtime_path)
+        except StateError as exc:
+            log.error("%s; treating no model as active", exc)
+            return {}
+        return raw if isinstance(raw, dict) else {}
+
+    def active_model(self) -> tuple[str | None, str | None]:
+        active = self.runtime_state().get("active") or {}
+        return active.get("runtime"), active.get("model")
+
+    # ---- listing ----------------------------------------------------------------------------------
+
+    async def installed(self, runtime: Runtime | None = None) -> InstalledModels:
+        active_runtime, active_name = self.active_model()
+        rows: list[InstalledModel] = []
+        for model in self.manifest():
+            row = InstalledModel.model_validate(model.model_dump())
+            row.active = model.name == active_name and model.runtime == active_runtime
+            rows.append(row)
+        warnings = list(self.warnings)
+        if runtime in (None, "ollama"):
+            known = {m.name for m in rows}
+            try:
+                for tag in await self.ollama.tags():
+                    if tag["name"] in known:
+                        continue
+                    rows.append(InstalledModel(
+                        name=tag["name"], provider="ollama", runtime="ollama", display_name=tag["name"],
+                        size_gb=round(tag.get("size", 0) / GB, 2), status="installed (outside venom-mcp)",
+                        active=tag["name"] == active_name and active_runtime == "ollama",
+                        installed_at=tag.get("modified_at"),
+                    ))
+            except UpstreamError as exc:
+                warnings.append(f"models held by Ollama are not listed: {exc}")
+        if runtime is not None:
+            rows = [r for r in rows if r.runtime == runtime]
+        return InstalledModels(models=rows, count=len(rows), warnings=warnings)
+
+    # ---- install ----------------------------------------------------------------------------------
+
+    async def install(self, name: str, provider: Provider, runtime: Runtime | None = None) -> Operation:
+        check_model_name(name)
+        if provider == "ollama":
+            name = ollama_name(name)
+            if runtime not in (None, "ollama"):
+                raise InvalidArgument(f"Ollama models run on runtime 'ollama' only, not {runtime!r}")
+            if running := self.operations.running(name, provider, "install"):
+                return running
+            await self.ollama.version()  # unreachable Ollama: a clear error now, and nothing written
+            return self.operations.start(name, "ollama", "ollama", "install", lambda p: self._pull(name, p))
+        repo, quant = split_hf_name(name)
+        if runtime not in (None, "vllm", "llamacpp"):
+            raise InvalidArgument(f"Hugging Face models run on 'vllm' or, for GGUF repos, 'llamacpp'; not {runtime!r}")
+        if running := self.operations.running(name, provider, "install"):
+            return running
+        plan = await self.downloads.plan(repo, runtime=runtime, quant=quant)
+        chosen: Runtime = "llamacpp" if plan.gguf else "vllm"
+        entry_name = f"{repo}:{plan.quantization}" if plan.gguf and plan.quantization else repo
+        if running := self.operations.running(entry_name, provider, "install"):
+            return running
+        needed_gb = (plan.total_bytes - plan.cached_bytes) / GB
+        if not self.check_storage_quota(needed_gb):
+            raise QuotaExceeded(
+                f"{entry_name} needs {needed_gb:.2f} GB but {self.disk_usage_gb():.2f} of "
+                f"{self.settings.models_max_disk_gb:g} GB are used: remove a model or raise MODELS_MAX_DISK_GB"
+            )
+        return self.operations.start(
+            entry_name, "huggingface", chosen, "install", lambda p: self._download(entry_name, plan, chosen, p)
+        )
+
+    async def _pull(self, name: str, progress: Progress) -> str:
+        layers: dict[str, tuple[int, int]] = {}
+        quota_checked: set[str] = set()
+        async for event in self.ollama.pull(name):
+            digest, total = event.get("digest"), event.get("total")
+            if digest and total:
+                layers[digest] = (int(event.get("completed") or 0), int(total))
+                if digest not in quota_checked:
+                    quota_checked.add(digest)
+                    total_gb = sum(t for _, t in layers.values()) / GB
+                    if not self.check_storage_quota(total_gb):
+                        raise QuotaExceeded(
+                            f"{name} needs {total_gb:.2f} GB, over the MODELS_MAX_DISK_GB quota of "
+                            f"{self.settings.models_max_disk_gb:g} GB: remove a model or raise the quota"
+                        )
+            done = sum(c for c, _ in layers.values())
+            progress.update(done, sum(t for _, t in layers.values()) or None, event.get("status"))
+        show = await self.ollama.show(name)
+        size = next((t.get("size") for t in await self.ollama.tags() if t.get("name") == name), None)
+        digest = next((t.get("digest") for t in await self.ollama.tags() if t.get("name") == name), None)
+        self._record(ModelMetadata(
+            name=name, provider="ollama", runtime="ollama", display_name=name,
+            size_gb=round(size / GB, 3) if size else None, sha256=digest, installed_at=datetime.now(UTC),
+            capabilities=caps.merge(name, caps.detect_ollama(show)),
+        ))
+        return f"installed {name}"
+
+    async def _download(self, name: str, plan: HubPlan, runtime: Runtime, progress: Progress) -> str:
+        loop = asyncio.get_running_loop()
+        total = plan.total_bytes
+        progress.update(plan.cached_bytes, total, f"downloading {len(plan.files)} files")
+
+        def on_bytes(done: int) -> None:  # called from huggingface_hub's worker threads
+            loop.call_soon_threadsafe(progress.update, done, total, "downloading")
+
+        snapshot = await self.downloads.download(plan, on_bytes)
+        progress.update(total, total, "verifying sha256")
+        hashes = await self.downloads.verify(plan, snapshot)
+        detected = await asyncio.to_thread(caps.detect_huggingface, snapshot, plan.quantization)
+        weights = [f.path for f in plan.files if f.is_weight]
+        local = snapshot / weights[0] if plan.gguf and len(weights) == 1 else snapshot
+        self._record(ModelMetadata(
+            name=name, provider="huggingface", runtime=runtime, display_name=name.split("/", 1)[-1],
+            size_gb=round(total / GB, 3), local_path=str(local), sha256=_combined_sha(hashes),
+            installed_at=datetime.now(UTC), revision=plan.revision, files=hashes,
+            capabilities=caps.merge(name, detected),
+        ))
+        return f"installed {name} ({total / GB:.2f} GB, {len(plan.files)} files)"
+
+    # ---- remove -----------------------------------------------------------------------------------
+
+    async def remove(self, name: str, provider: Provider | None = None) -> Operation:
+        check_model_name(name)
+        try:
+            entry: ModelMetadata | None = self.find(name)
+        except NotFound:
+            entry = None
+        if entry is None and provider in (None, "ollama"):
+            tags = {t["name"] for t in await self.ollama.tags()}
+            if ollama_name(name) not in tags:
+                raise NotFound(f"{name!r} is not installed; installed_models lists what is")
+        resolved = entry.name if entry else ollama_name(name)
+        kind: Provider = entry.provider if entry else "ollama"
+        if provider is not None and provider != kind:
+            raise NotFound(f"{name!r} is installed from {kind}, not {provider}")
+        active_runtime, active_name = self.active_model()
+        if active_name == resolved:
+            raise Conflict(
+                f"{resolved} is the active model of {active_runtime}: activate another model first "
+                "(activate_model), then remove this one"
+            )
+        if running := self.operations.running(resolved, kind, "remove"):
+            return running
+        runtime: Runtime = entry.runtime if entry else "ollama"
+        return self.operations.start(resolved, kind, runtime, "remove", lambda p: self._delete(resolved, kind, p))
+
+    async def _delete(self, name: str, provider: Provider, progress: Progress) -> str:
+        if provider == "ollama":
+            try:
+                await self.ollama.delete(name)
+            except NotFound:
+                log.info("%s was already gone from Ollama", name)
+            freed = ""
+        else:
+            repo = name.split(":")[0]
+            others = [m for m in self.manifest() if m.name != name and m.name.split(":")[0] == repo]
+            if others:
+                freed = f"; files kept for {', '.join(m.name for m in others)}"
+            else:
+                freed_bytes = await self.downloads.delete(repo)
+                freed = f"; freed {freed_bytes / GB:.2f} GB"
+        self._update_manifest(lambda models: [m for m in models if m.name != name])
+        return f"removed {name}{freed}"
+
+    # ---- activate ---------------------------------------------------------------------------------
+
+    async def activate(self, name: str, runtime: Runtime) -> ActiveRuntime:
+        check_model_name(name)
+        if runtime not in ("ollama", "vllm", "llamacpp"):
+            raise InvalidArgument(f"activate_model serves local runtimes (ollama, vllm, llamacpp); "
+                                  f"use switch_runtime for {runtime}")
+        if runtime not in self.settings.local_runtimes:
+            raise InvalidArgument(
+                f"VENOM_RUNTIME_PROFILE={self.settings.runtime_profile} does not expose {runtime} "
+                f"(it exposes: {', '.join(self.settings.local_runtimes) or 'no local runtime'}); "
+                "set VENOM_RUNTIME_PROFILE=full to use it"
+            )
+        try:
+            entry = self.find(name)
+            model, provider = entry.name, entry.provider
+            gguf: bool | None = entry.runtime == "llamacpp"
+        except NotFound:
+            if runtime != "ollama" or ollama_name(name) not in {t["name"] for t in await self.ollama.tags()}:
+                raise
+            model, provider, gguf = ollama_name(name), "ollama", None
+        allowed = valid_runtimes(provider, gguf)
+        if runtime not in allowed:
+            raise InvalidArgument(f"{model} ({provider}) cannot run on {runtime}; valid runtimes: {', '.join(allowed)}")
+        if runtime == "ollama":
+            status = await self._load_ollama(model)
+            endpoint = self.ollama.host
+        else:
+            endpoint = self.settings.vllm_endpoint if runtime == "vllm" else self.settings.llamacpp_endpoint
+            status = await self._probe_openai(endpoint, model)
+        state = self.runtime_state()
+        state["active"] = {"runtime": runtime, "model": model}
+        state.setdefault("models", {})[runtime] = model
+        state["updated_at"] = datetime.now(UTC)
+        with locked(self._runtime_path):
+            atomic_write_json(self._runtime_path, state)
+        return ActiveRuntime(provider=runtime, model=model, endpoint=endpoint, service_type="local",
+                             status=status[0], message=status[1])
+
+    def keep_alive(self) -> str:
+        return os.environ.get("OLLAMA_KEEP_ALIVE") or OLLAMA_PROFILES[self.settings.ollama_profile]["OLLAMA_KEEP_ALIVE"]
+
+    async def _load_ollama(self, model: str) -> tuple[Any, str]:
+        await self.ollama.load(model, self.keep_alive())
+        loaded = {m.get("name") for m in await self.ollama.ps()}
+        if model in loaded:
+            return "online", f"{model} is loaded in Ollama (keep_alive {self.keep_alive()})"
+        return "degraded", f"Ollama accepted {model} but /api/ps does not list it as loaded"
+
+    async def _probe_openai(self, endpoint: str, model: str) -> tuple[Any, str]:
+        try:
+            served = await served_models(self.http, endpoint)
+        except UpstreamError as exc:
+            return "offline", f"recorded {model}; {exc}: start the server with this model to serve it"
+        if model in served:
+            return "online", f"{endpoint} serves {model}"
+        listed = ", ".join(served) or "nothing"
+        return "degraded", f"recorded {model}; {endpoint} answers but serves {listed}: restart it with this model"
+
+
+def _combined_sha(hashes: dict[str, str]) -> str | None:
+    """One weight file: its sha256. Several: the sha256 of their sorted 'path sha256' lines."""
+    if not hashes:
+        return None
+    if len(hashes) == 1:
+        return next(iter(hashes.values()))
+    lines = "".join(f"{path} {digest}\n" for path, digest in sorted(hashes.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+__all__ = ["ModelRegistry"]

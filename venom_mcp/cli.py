@@ -8,7 +8,6 @@ import json
 import sys
 from typing import Any
 
-
 LONG_TOOLS = {"install_model"}
 
 

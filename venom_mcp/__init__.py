@@ -12,10 +12,15 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .app import App
     from .config import Settings
-    from .records import CatalogModel, CatalogResult, NewsItem, NewsResult
+    from .records import Capabilities, CatalogModel, CatalogResult, InstalledModel, NewsItem, NewsResult, Operation
+    from .services.registry import ModelRegistry
 
 _EXPORTS = {
     "App": "app",
+    "ModelRegistry": "services.registry",
+    "Operation": "records",
+    "Capabilities": "records",
+    "InstalledModel": "records",
     "Settings": "config",
     "CatalogModel": "records",
     "CatalogResult": "records",
@@ -23,7 +28,10 @@ _EXPORTS = {
     "NewsResult": "records",
 }
 
-__all__ = ["App", "CatalogModel", "CatalogResult", "NewsItem", "NewsResult", "Settings", "__version__"]
+__all__ = [
+    "App", "Capabilities", "CatalogModel", "CatalogResult", "InstalledModel", "ModelRegistry", "NewsItem",
+    "NewsResult", "Operation", "Settings", "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -56,9 +56,15 @@ class App:
         return Operations(self.settings.path("operations.json"))
 
     @cached_property
+    def downloads(self) -> HubDownloads:
+        return HubDownloads(self.hub, self.settings.models_cache_dir)
+
+    @cached_property
     def registry(self) -> ModelRegistry:
-        downloads = HubDownloads(self.hub, self.settings.models_cache_dir)
-        return ModelRegistry(self.settings, self.ollama, downloads, self.operations, self.http, self.catalog)
+        return ModelRegistry(
+            settings=self.settings, ollama=self.ollama, downloads=self.downloads, operations=self.operations,
+            http=self.http, catalog=self.catalog,
+        )
 
     async def aclose(self) -> None:
         if "operations" in self.__dict__:

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -58,21 +59,35 @@ def split_hf_name(name: str) -> tuple[str, str | None]:
 
 
 def valid_runtimes(provider: str, gguf: bool | None) -> list[str]:
+    """SPEC section 3: Ollama models on ollama; Hub models on vllm, or on llamacpp when installed as GGUF."""
     if provider == "ollama":
         return ["ollama"]
-    return ["vllm", "llamacpp"] if gguf is not False else ["vllm"]
+    return ["llamacpp"] if gguf else ["vllm"]
 
 
 class ModelRegistry:
     def __init__(
         self,
-        settings: Settings,
-        ollama: OllamaAdapter,
-        downloads: HubDownloads,
-        operations: Operations,
-        http: httpx.AsyncClient,
+        models_dir: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        ollama: OllamaAdapter | None = None,
+        downloads: HubDownloads | None = None,
+        operations: Operations | None = None,
+        http: httpx.AsyncClient | None = None,
         catalog: CatalogService | None = None,
     ) -> None:
+        """`ModelRegistry(models_dir=...)` is the Python API of SPEC section 6: it builds its parts from the
+        environment like the server does (models_dir overrides MODELS_CACHE_DIR). The server passes its own."""
+        settings = settings or Settings()
+        if models_dir is not None:
+            settings = settings.model_copy(update={"models_cache_dir_override": Path(models_dir)})
+        if ollama is None or downloads is None or operations is None or http is None:
+            from ..app import App
+
+            app = App(settings)
+            ollama, downloads, operations, http = app.ollama, app.downloads, app.operations, app.http
+            catalog = catalog or app.catalog
         self.settings = settings
         self.http = http
         self.ollama = ollama

@@ -13,6 +13,7 @@ from mcp.shared.memory import create_connected_server_and_client_session
 
 from tests.fakes.hub import FakeHub
 from tests.fakes.live import LiveServer
+from tests.fakes.ollama import FakeOllama
 from tests.fakes.ollama_library import FakeOllamaLibrary
 from venom_mcp.app import App
 from venom_mcp.config import Settings
@@ -43,6 +44,25 @@ def library_server() -> Iterator[tuple[FakeOllamaLibrary, LiveServer]]:
     library = FakeOllamaLibrary()
     with LiveServer(library.app) as server:
         yield library, server
+
+
+@pytest.fixture(scope="session")
+def fake_ollama_server() -> Iterator[tuple[FakeOllama, LiveServer]]:
+    fake = FakeOllama()
+    with LiveServer(fake.app) as server:
+        yield fake, server
+
+
+@pytest.fixture
+def ollama(fake_ollama_server: tuple[FakeOllama, LiveServer]) -> FakeOllama:
+    fake, _ = fake_ollama_server
+    fake.reset()
+    return fake
+
+
+@pytest.fixture
+def ollama_url(fake_ollama_server: tuple[FakeOllama, LiveServer], ollama: FakeOllama) -> str:
+    return fake_ollama_server[1].url
 
 
 @pytest.fixture
@@ -91,6 +111,9 @@ def make_settings(home: Path, hub_url: str, library_url: str, **overrides: objec
         "hf_token": None,
         "ollama_library_url": library_url,
         "http_timeout_seconds": 2,
+        "models_cache_dir_override": home / "models",
+        "runtime_profile": "light",
+        "ollama_profile": "balanced-12-24gb",
         "cache_ttl_seconds": 1800,
         "http_token": None,
         "openai_api_key": None,
@@ -101,8 +124,8 @@ def make_settings(home: Path, hub_url: str, library_url: str, **overrides: objec
 
 
 @pytest.fixture
-def settings(home: Path, hub_url: str, library_url: str) -> Settings:
-    return make_settings(home, hub_url, library_url)
+def settings(home: Path, hub_url: str, library_url: str, ollama_url: str) -> Settings:
+    return make_settings(home, hub_url, library_url, ollama_host=ollama_url)
 
 
 @pytest.fixture

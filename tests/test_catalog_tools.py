@@ -12,26 +12,32 @@ from tests.fakes.hub import FakeHub
 from tests.fakes.ollama_library import FakeOllamaLibrary
 
 
-async def call(client: ClientSession, name: str, **arguments: Any) -> dict[str, Any]:
-    result = await client.call_tool(name, arguments)
+async def call(client: ClientSession, tool: str, /, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
     assert not result.isError, result.content
     assert result.structuredContent is not None
     return result.structuredContent
 
 
-async def error_text(client: ClientSession, name: str, **arguments: Any) -> str:
-    result = await client.call_tool(name, arguments)
+async def error_text(client: ClientSession, tool: str, /, **arguments: Any) -> str:
+    result = await client.call_tool(tool, arguments)
     assert result.isError
     return " ".join(getattr(block, "text", "") for block in result.content)
 
 
 async def test_tools_list_publishes_typed_schemas_and_hints(client: ClientSession) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == {"list_models", "trending_models", "model_news"}
+    assert {"list_models", "trending_models", "model_news"} <= set(tools)
     for tool in tools.values():
         assert tool.outputSchema is not None and tool.outputSchema["type"] == "object"
-        assert tool.annotations is not None and tool.annotations.readOnlyHint is True
+        assert tool.annotations is not None
         assert tool.description and len(tool.description) > 40
+    for name in ("list_models", "trending_models", "model_news", "installed_models", "operation_status"):
+        assert tools[name].annotations.readOnlyHint is True, name  # type: ignore[union-attr]
+    for name in ("remove_model", "cancel_operation"):
+        assert tools[name].annotations.destructiveHint is True, name  # type: ignore[union-attr]
+    assert tools["install_model"].annotations.readOnlyHint is False  # type: ignore[union-attr]
+    assert "ctx" not in tools["install_model"].inputSchema["properties"]
     schema = tools["list_models"].inputSchema
     assert schema["required"] == ["provider"]
     assert schema["properties"]["limit"]["maximum"] == 100

@@ -4,30 +4,46 @@ Only the routes venom_mcp uses are implemented, with the real JSON shapes, query
 status codes and error headers, so that the official ``huggingface_hub`` client works against it:
 
 * ``GET /api/models``                      list models (search/author/filter/sort/limit/expand/full)
-* ``GET /api/models/{repo_id}``            model info (also ``.../revision/{rev}``), 404 + ``X-Error-Code``
+* ``GET /api/models/{repo_id}``            model info (also ``.../revision/{rev}``), 404 + ``X-Error-Code``;
+                                           ``?blobs=true`` adds sizes, blob ids and LFS info to ``siblings``
+* ``GET /api/models/{repo_id}/tree/{rev}[/{path}]``   repo tree (``recursive``, ``expand``)
+* ``POST /api/models/{repo_id}/paths-info/{rev}``     info on given paths (form or JSON ``paths``, ``expand``)
+* ``HEAD|GET /{repo_id}/resolve/{rev}/{path}``         file content with the Hub's download headers (``ETag``,
+                                           ``X-Repo-Commit``, ``X-Linked-Etag``/``X-Linked-Size`` for LFS
+                                           files, ``Range`` -> 206); never any Xet header, so clients use HTTP
 * ``GET /api/daily_papers``                daily papers (date/week/month/limit/p/sort/submitter)
 * ``GET /blog/feed.xml``                   RSS 2.0 blog feed
 * ``GET /api/whoami-v2``                   401 unless ``Authorization: Bearer <token>``
 * ``GET /redirect-elsewhere?to=URL``       302 to ``to`` (check tokens are not forwarded cross-origin)
 
-Fault injection: set ``hub.fault`` to ``"garbage"``, ``"error"`` or ``"slow"`` (see :class:`FakeHub`).
+Fault injection: set ``hub.fault`` to ``"garbage"``, ``"error"`` or ``"slow"`` (see :class:`FakeHub`);
+downloads can also be throttled or cut once mid-body (``throttle_bytes_per_second``, ``drop_after_bytes``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import hashlib
+import json
+import logging
+import math
+import random
 import re
+import struct
 from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape as xml_escape
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -190,9 +206,12 @@ def _gguf_tags(base: str, pipeline: str, *extra: str) -> list[str]:
 
 
 def seed_models() -> list[dict[str, Any]]:
-    """33 real-looking repos: transformer repos and GGUF repos, with distinct popularity numbers."""
+    """33 real-looking repos (transformer and GGUF), then the repos with real files (:func:`seed_file_models`).
+
+    All with distinct popularity numbers.
+    """
     tg = "text-generation"
-    return [
+    models = [
         # ---- transformer repos ------------------------------------------------------------------
         _model("meta-llama/Llama-3.1-8B-Instruct", pipeline=tg, library="transformers",
                created="2024-07-18T08:56:00", modified="2024-09-25T17:00:57", downloads=5_412_337,
@@ -363,6 +382,432 @@ def seed_models() -> list[dict[str, Any]]:
                gguf=_gguf_meta(136_731_648, "nomic-bert", 2048, None, "[CLS]", "[SEP]"),
                files=_gguf_files("nomic-embed-text-v1.5", ("Q4_K_M", "Q8_0", "f16", "f32"))),
     ]  # fmt: skip
+    return [*models, *seed_file_models()]
+
+
+# --------------------------------------------------------------------------------------------------
+# Seed data: repositories with real files (served by /resolve, /tree, /paths-info and blobs=true)
+# --------------------------------------------------------------------------------------------------
+
+TINY_CHAT = "venom-test/tiny-chat"
+TINY_GEMMA = "venom-test/tiny-gemma"
+TINY_GGUF = "venom-test/tiny-GGUF"
+GATED_MODEL = "venom-test/gated-model"
+# Fixed commit shas: X-Repo-Commit, model_info().sha and the cache's snapshots/<sha> folder.
+REPO_COMMITS: dict[str, str] = {
+    TINY_CHAT: "cbfdb1ea4a007297267bc1414991bc026a24b5ad",
+    TINY_GEMMA: "7328957a10970354e7086f933c2a544e826a7716",
+    TINY_GGUF: "79f2480f9661d66fa4b595c73a50ddedfb0b3964",
+    GATED_MODEL: "5b45a9395e82364a5d915c31401b66af84eeca7d",
+}
+MiB = 1 << 20
+FILE_CHUNK_SIZE = 64 * 1024  # bytes per body chunk of a /resolve download
+LFS_THRESHOLD = 10 * MiB  # the Hub stores any file this big in LFS, whatever .gitattributes says
+# The patterns of the Hub's default .gitattributes that matter here.
+LFS_SUFFIXES: tuple[str, ...] = (
+    ".7z", ".bin", ".ckpt", ".gguf", ".h5", ".model", ".msgpack", ".onnx", ".pt", ".pth", ".safetensors", ".zip",
+)  # fmt: skip
+_GITATTRIBUTES = "".join(f"*{suffix} filter=lfs diff=lfs merge=lfs -text\n" for suffix in LFS_SUFFIXES).encode()
+_LAST_COMMIT_DATE = "2025-06-03T10:00:00.000Z"
+
+# Llama-3.1-like: optional system message, tools listed in the system turn, tool calls and tool results.
+_CHAT_TEMPLATE_TOOLS = """{{- bos_token }}
+{%- if messages[0]['role'] == 'system' %}
+    {%- set system_message = messages[0]['content'] | trim %}
+    {%- set messages = messages[1:] %}
+{%- else %}
+    {%- set system_message = '' %}
+{%- endif %}
+{%- if tools %}
+    {{- '<|start_header_id|>system<|end_header_id|>\\n\\n' }}
+    {{- 'You have access to the following functions. To call a function, reply with JSON of the form ' }}
+    {{- '{"name": function name, "parameters": dictionary of argument name and its value}.\\n\\n' }}
+    {%- for tool in tools %}
+        {{- tool | tojson }}
+        {{- '\\n\\n' }}
+    {%- endfor %}
+    {{- system_message + '<|eot_id|>' }}
+{%- elif system_message %}
+    {{- '<|start_header_id|>system<|end_header_id|>\\n\\n' + system_message + '<|eot_id|>' }}
+{%- endif %}
+{%- for message in messages %}
+    {%- if message['role'] == 'tool' or message['role'] == 'ipython' %}
+        {{- '<|start_header_id|>ipython<|end_header_id|>\\n\\n' + message['content'] | string + '<|eot_id|>' }}
+    {%- elif message['tool_calls'] is defined and message['tool_calls'] %}
+        {%- for tool_call in message['tool_calls'] %}
+            {%- set call = tool_call['function'] if tool_call['function'] is defined else tool_call %}
+            {{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}
+            {{- '{"name": "' + call['name'] + '", "parameters": ' + call['arguments'] | tojson + '}<|eot_id|>' }}
+        {%- endfor %}
+    {%- else %}
+        {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}
+        {{- message['content'] | trim + '<|eot_id|>' }}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}
+{%- endif %}
+"""
+# The real google/gemma-2-*-it template: a system message raises.
+_CHAT_TEMPLATE_GEMMA_STRICT = (
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+    "{% endif %}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+    "{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}"
+    "{% endif %}{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{'<start_of_turn>model\\n'}}{% endif %}"
+)
+
+_ST_DTYPE_BYTES = {"BF16": 2, "F16": 2, "F32": 4}
+_GGUF_STRING, _GGUF_UINT32 = 8, 4
+_GGUF_FILE_TYPES = {"F32": 0, "F16": 1, "Q8_0": 7, "Q4_K_M": 15}
+
+
+def _random_bytes(seed: str, size: int) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def _json_file(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _safetensors_file(seed: str, tensors: list[tuple[str, list[int]]], dtype: str = "BF16") -> bytes:
+    """A valid safetensors file (8-byte header length, JSON header, data) with random tensor data."""
+    header: dict[str, Any] = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for name, shape in tensors:
+        size = math.prod(shape) * _ST_DTYPE_BYTES[dtype]
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    return struct.pack("<Q", len(raw)) + raw + _random_bytes(seed, offset)
+
+
+def _gguf_file(seed: str, size: int, metadata: dict[str, str | int]) -> bytes:
+    """A GGUF v3 file whose header carries ``metadata`` (no tensors), padded to ``size`` with random bytes."""
+
+    def string(text: str) -> bytes:
+        data = text.encode()
+        return struct.pack("<Q", len(data)) + data
+
+    kvs = b""
+    for key, value in metadata.items():
+        if isinstance(value, int):
+            kvs += string(key) + struct.pack("<I", _GGUF_UINT32) + struct.pack("<I", value)
+        else:
+            kvs += string(key) + struct.pack("<I", _GGUF_STRING) + string(value)
+    head = b"GGUF" + struct.pack("<IQQ", 3, 0, len(metadata)) + kvs
+    return head + _random_bytes(seed, size - len(head))
+
+
+def _byte_level_alphabet() -> list[str]:
+    """GPT-2's bytes_to_unicode(): the 256 symbols of a byte-level BPE vocabulary."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    extra = 0
+    symbols: dict[int, str] = {b: chr(b) for b in printable}
+    for b in range(256):
+        if b not in symbols:
+            symbols[b] = chr(256 + extra)
+            extra += 1
+    return [symbols[b] for b in range(256)]
+
+
+def _tokenizer_files(specials: list[str], bos: str, eos: str, template: str, max_length: int) -> dict[str, bytes]:
+    added = [
+        {"id": i, "content": tok, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+         "special": True}
+        for i, tok in enumerate(specials)
+    ]  # fmt: skip
+    vocab = {tok: i for i, tok in enumerate(specials)}
+    for symbol in _byte_level_alphabet():
+        vocab[symbol] = len(vocab)
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+    tokenizer = {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+        "pre_tokenizer": byte_level, "post_processor": byte_level, "decoder": byte_level,
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": True,
+                  "vocab": vocab, "merges": []},
+    }  # fmt: skip
+    config = {
+        "add_bos_token": True,
+        "add_eos_token": False,
+        "added_tokens_decoder": {str(t["id"]): {k: v for k, v in t.items() if k != "id"} for t in added},
+        "bos_token": bos,
+        "chat_template": template,
+        "clean_up_tokenization_spaces": True,
+        "eos_token": eos,
+        "model_input_names": ["input_ids", "attention_mask"],
+        "model_max_length": max_length,
+        "tokenizer_class": "PreTrainedTokenizerFast",
+    }
+    return {"tokenizer.json": _json_file(tokenizer), "tokenizer_config.json": _json_file(config)}
+
+
+def _readme(front_matter: dict[str, Any], title: str, body: str) -> bytes:
+    lines = ["---"]
+    for key, value in front_matter.items():
+        if isinstance(value, list):
+            lines += [f"{key}:", *(f"- {item}" for item in value)]
+        else:
+            lines.append(f"{key}: {value}")
+    return "\n".join([*lines, "---", "", f"# {title}", "", body, ""]).encode()
+
+
+def _tiny_chat_files() -> dict[str, bytes]:
+    repo = TINY_CHAT
+    hidden, inter, vocab = 512, 1024, 2048
+    shard1 = [
+        ("model.embed_tokens.weight", [vocab, hidden]),
+        *((f"model.layers.0.self_attn.{p}_proj.weight", [hidden, hidden]) for p in "qkvo"),
+        ("model.layers.0.mlp.gate_proj.weight", [inter, hidden]),
+        ("model.layers.0.mlp.up_proj.weight", [inter, hidden]),
+    ]
+    shard2 = [
+        ("model.layers.0.mlp.down_proj.weight", [hidden, inter]),
+        ("model.layers.0.input_layernorm.weight", [hidden]),
+        ("model.layers.0.post_attention_layernorm.weight", [hidden]),
+        ("model.norm.weight", [hidden]),
+        ("lm_head.weight", [vocab, hidden]),
+    ]
+    names = {"model.safetensors": shard1, "model-00002-of-00002.safetensors": shard2}
+    index = {
+        "metadata": {"total_size": sum(math.prod(s) * 2 for shard in names.values() for _, s in shard)},
+        "weight_map": {name: file for file, shard in names.items() for name, _ in sorted(shard)},
+    }
+    specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+    config = {
+        "architectures": ["LlamaForCausalLM"], "attention_bias": False, "bos_token_id": 0, "eos_token_id": [1, 4],
+        "hidden_act": "silu", "hidden_size": hidden, "initializer_range": 0.02, "intermediate_size": inter,
+        "max_position_embeddings": 4096, "model_type": "llama", "num_attention_heads": 8, "num_hidden_layers": 1,
+        "num_key_value_heads": 8, "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16", "transformers_version": "4.46.0", "use_cache": True, "vocab_size": vocab,
+    }  # fmt: skip
+    return {
+        ".gitattributes": _GITATTRIBUTES,
+        "README.md": _readme(
+            {
+                "license": "apache-2.0",
+                "library_name": "transformers",
+                "pipeline_tag": "text-generation",
+                "language": ["en"],
+                "tags": ["llama", "conversational"],
+            },
+            "tiny-chat",
+            "A 4.7M-parameter Llama-architecture chat model for tests. Supports tools.",
+        ),
+        "config.json": _json_file(config),
+        "generation_config.json": _json_file(
+            {
+                "bos_token_id": 0,
+                "do_sample": True,
+                "eos_token_id": [1, 4],
+                "temperature": 0.6,
+                "top_p": 0.9,
+                "transformers_version": "4.46.0",
+            }
+        ),
+        **_tokenizer_files(specials, "<|begin_of_text|>", "<|eot_id|>", _CHAT_TEMPLATE_TOOLS, 4096),
+        "model.safetensors": _safetensors_file(f"{repo}/model.safetensors", shard1),
+        "model-00002-of-00002.safetensors": _safetensors_file(f"{repo}/model-00002-of-00002.safetensors", shard2),
+        "model.safetensors.index.json": _json_file(index),
+        "original/consolidated.pth": _random_bytes(f"{repo}/original/consolidated.pth", 2 * MiB),
+        "onnx/model.onnx": _random_bytes(f"{repo}/onnx/model.onnx", 1 * MiB),
+    }
+
+
+def _tiny_gemma_files() -> dict[str, bytes]:
+    repo = TINY_GEMMA
+    hidden, inter, vocab, head_dim = 256, 1024, 4096, 64
+    layer = "model.layers.0"
+    tensors = [
+        ("model.embed_tokens.weight", [vocab, hidden]),
+        (f"{layer}.self_attn.q_proj.weight", [4 * head_dim, hidden]),
+        (f"{layer}.self_attn.k_proj.weight", [2 * head_dim, hidden]),
+        (f"{layer}.self_attn.v_proj.weight", [2 * head_dim, hidden]),
+        (f"{layer}.self_attn.o_proj.weight", [hidden, 4 * head_dim]),
+        (f"{layer}.mlp.gate_proj.weight", [inter, hidden]),
+        (f"{layer}.mlp.up_proj.weight", [inter, hidden]),
+        (f"{layer}.mlp.down_proj.weight", [hidden, inter]),
+        *((f"{layer}.{n}.weight", [hidden]) for n in
+          ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm")),
+        ("model.norm.weight", [hidden]),
+    ]  # fmt: skip
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"]
+    config = {
+        "architectures": ["Gemma2ForCausalLM"], "attn_logit_softcapping": 50.0, "bos_token_id": 2,
+        "eos_token_id": [1, 5], "final_logit_softcapping": 30.0, "head_dim": head_dim,
+        "hidden_activation": "gelu_pytorch_tanh", "hidden_size": hidden, "intermediate_size": inter,
+        "max_position_embeddings": 8192, "model_type": "gemma2", "num_attention_heads": 4, "num_hidden_layers": 1,
+        "num_key_value_heads": 2, "pad_token_id": 0, "query_pre_attn_scalar": head_dim, "rms_norm_eps": 1e-06,
+        "rope_theta": 10000.0, "sliding_window": 4096, "torch_dtype": "bfloat16",
+        "transformers_version": "4.46.0", "vocab_size": vocab,
+    }  # fmt: skip
+    return {
+        ".gitattributes": _GITATTRIBUTES,
+        "README.md": _readme(
+            {"license": "gemma", "library_name": "transformers", "pipeline_tag": "text-generation"},
+            "tiny-gemma",
+            "A Gemma-2-architecture test model. Its chat template rejects system messages.",
+        ),
+        "config.json": _json_file(config),
+        "generation_config.json": _json_file(
+            {"bos_token_id": 2, "eos_token_id": [1, 5], "pad_token_id": 0, "transformers_version": "4.46.0"}
+        ),
+        **_tokenizer_files(specials, "<bos>", "<eos>", _CHAT_TEMPLATE_GEMMA_STRICT, 8192),
+        "model.safetensors": _safetensors_file(f"{repo}/model.safetensors", tensors),
+    }
+
+
+def _tiny_gguf_files() -> dict[str, bytes]:
+    repo = TINY_GGUF
+    files: dict[str, bytes] = {
+        ".gitattributes": _GITATTRIBUTES,
+        "README.md": _readme(
+            {
+                "license": "apache-2.0",
+                "base_model": TINY_CHAT,
+                "pipeline_tag": "text-generation",
+                "tags": ["gguf", "llama", "conversational"],
+            },
+            "tiny-GGUF",
+            "GGUF quantizations of venom-test/tiny-chat: Q4_K_M, Q8_0, F16 and F32.",
+        ),
+    }
+    # F32 is over 10 MiB: huggingface_hub writes downloads in 10 MiB chunks, so only a cut after the first
+    # 10 MiB makes it resume with a Range request (a cut file under 10 MiB is fetched again from byte 0).
+    for quant, size in (("Q4_K_M", 3 * MiB), ("Q8_0", 5 * MiB), ("F16", 8 * MiB), ("F32", 16 * MiB)):
+        path = f"tiny.{quant}.gguf"
+        meta: dict[str, str | int] = {
+            "general.architecture": "llama", "general.name": "tiny-chat",
+            "general.file_type": _GGUF_FILE_TYPES[quant], "llama.context_length": 4096,
+            "llama.embedding_length": 512, "llama.block_count": 1,
+            "tokenizer.ggml.model": "gpt2", "tokenizer.chat_template": _CHAT_TEMPLATE_TOOLS,
+        }  # fmt: skip
+        files[path] = _gguf_file(f"{repo}/{path}", size, meta)
+    return files
+
+
+def _gated_model_files() -> dict[str, bytes]:
+    repo = GATED_MODEL
+    config = {"architectures": ["LlamaForCausalLM"], "hidden_size": 512, "max_position_embeddings": 2048,
+              "model_type": "llama", "num_hidden_layers": 0, "vocab_size": 1024}  # fmt: skip
+    tensors = [
+        ("model.embed_tokens.weight", [1024, 512]),
+        ("model.norm.weight", [512]),
+        ("lm_head.weight", [1024, 512]),
+    ]
+    return {
+        ".gitattributes": _GITATTRIBUTES,
+        "README.md": _readme(
+            {"license": "other", "extra_gated_prompt": "You agree to share your contact information."},
+            "gated-model",
+            "A gated test repo: every file needs an accepted access request.",
+        ),
+        "config.json": _json_file(config),
+        "model.safetensors": _safetensors_file(f"{repo}/model.safetensors", tensors),
+    }
+
+
+@functools.cache
+def _seed_files_frozen() -> dict[str, dict[str, bytes]]:
+    return {
+        TINY_CHAT: _tiny_chat_files(),
+        TINY_GEMMA: _tiny_gemma_files(),
+        TINY_GGUF: _tiny_gguf_files(),
+        GATED_MODEL: _gated_model_files(),
+    }
+
+
+def seed_files() -> dict[str, dict[str, bytes]]:
+    """repo_id -> {path: content} for the repos with real files (built once; the bytes are shared)."""
+    return {repo: dict(files) for repo, files in _seed_files_frozen().items()}
+
+
+def _safetensors_parameters(content: bytes) -> dict[str, int]:
+    (length,) = struct.unpack("<Q", content[:8])
+    header = json.loads(content[8 : 8 + length])
+    counts: Counter[str] = Counter()
+    for name, tensor in header.items():
+        if name != "__metadata__":
+            counts[tensor["dtype"]] += math.prod(tensor["shape"])
+    return dict(counts)
+
+
+def seed_file_models() -> list[dict[str, Any]]:
+    """The ``models`` entries of the public repos of :func:`seed_files` (the gated repo is not listed)."""
+    files = _seed_files_frozen()
+    tg = "text-generation"
+
+    def params(repo: str) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for path, content in files[repo].items():
+            if path.endswith(".safetensors"):
+                total.update(_safetensors_parameters(content))
+        return dict(total)
+
+    chat_params = params(TINY_CHAT)
+    models = [
+        _model(TINY_CHAT, pipeline=tg, library="transformers", created="2025-06-02T09:00:00",
+               modified="2025-06-03T10:00:00", downloads=1_234, likes=7, trending=7,
+               tags=_tf_tags("llama", tg), safetensors=chat_params, files=sorted(files[TINY_CHAT])),
+        _model(TINY_GEMMA, pipeline=tg, library="transformers", created="2025-06-02T09:10:00",
+               modified="2025-06-03T10:10:00", downloads=987, likes=5, trending=10,
+               tags=_tf_tags("gemma2", tg), safetensors=params(TINY_GEMMA), files=sorted(files[TINY_GEMMA]),
+               license_="gemma"),
+        _model(TINY_GGUF, pipeline=tg, library=None, created="2025-06-02T09:20:00",
+               modified="2025-06-03T10:20:00", downloads=2_345, likes=11, trending=13,
+               tags=_gguf_tags(TINY_CHAT, tg, "llama"),
+               gguf=_gguf_meta(sum(chat_params.values()), "llama", 4096, _CHAT_TEMPLATE_TOOLS,
+                               "<|begin_of_text|>", "<|eot_id|>"),
+               files=sorted(files[TINY_GGUF])),
+    ]  # fmt: skip
+    for model in models:
+        model["sha"] = REPO_COMMITS[model["id"]]
+        model["usedStorage"] = sum(len(content) for content in files[model["id"]].values())
+    return models
+
+
+@dataclass(frozen=True)
+class RepoFileInfo:
+    """What the Hub knows about one file of a repo."""
+
+    path: str
+    size: int
+    blob_id: str  # git blob sha1 (for an LFS file: of its pointer file)
+    sha256: str | None  # LFS oid = sha256 of the content; None for a regular git file
+    pointer_size: int | None  # size of the LFS pointer file
+
+    @property
+    def is_lfs(self) -> bool:
+        return self.sha256 is not None
+
+    @property
+    def etag(self) -> str:
+        """ETag of ``/resolve``: the sha256 for LFS files, the git blob sha1 otherwise."""
+        return self.sha256 or self.blob_id
+
+
+def git_blob_sha1(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def lfs_pointer(sha256: str, size: int) -> bytes:
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+
+
+def is_lfs_path(path: str, size: int) -> bool:
+    return path.endswith(LFS_SUFFIXES) or size >= LFS_THRESHOLD
+
+
+def describe_file(path: str, content: bytes) -> RepoFileInfo:
+    size = len(content)
+    if not is_lfs_path(path, size):
+        return RepoFileInfo(path, size, git_blob_sha1(content), None, None)
+    sha256 = hashlib.sha256(content).hexdigest()
+    pointer = lfs_pointer(sha256, size)
+    return RepoFileInfo(path, size, git_blob_sha1(pointer), sha256, len(pointer))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -603,6 +1048,74 @@ class _Instrument:
             await self.app(scope, receive, send)
 
 
+class _DropConnection(Exception):
+    """Raised inside a download body to make uvicorn close the connection mid-response."""
+
+
+def _is_drop(exc: BaseException | None) -> bool:
+    if isinstance(exc, _DropConnection):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_is_drop(inner) for inner in exc.exceptions)
+    return False
+
+
+class _QuietDrops(logging.Filter):
+    """Keeps uvicorn from logging a traceback for the connections we cut on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and _is_drop(record.exc_info[1]))
+
+
+_QUIET_DROPS = _QuietDrops()
+
+
+def _quiet_uvicorn_drops() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if _QUIET_DROPS not in logger.filters:
+        logger.addFilter(_QUIET_DROPS)
+
+
+def _truthy(value: str | bool | None) -> bool:
+    if isinstance(value, bool):
+        return value
+    return (value or "").strip().lower() in ("1", "true", "yes")
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """``(first, last)`` (inclusive) for a single ``bytes=`` range; None to ignore the header (send it all).
+
+    Raises ValueError when the range cannot be satisfied (answer 416).
+    """
+    m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
+    if m is None or m[1] == m[2] == "":
+        return None  # malformed, or several ranges: serving the whole file is allowed (RFC 9110 §14.2)
+    if m[1] == "":
+        suffix = int(m[2])
+        if suffix == 0 or size == 0:
+            raise ValueError("unsatisfiable")
+        return max(size - suffix, 0), size - 1
+    first = int(m[1])
+    last = int(m[2]) if m[2] else size - 1
+    if m[2] and last < first:
+        return None  # invalid: ignore the header
+    if first >= size:
+        raise ValueError("unsatisfiable")
+    return first, min(last, size - 1)
+
+
+def _content_type(info: RepoFileInfo) -> str:
+    if info.is_lfs:
+        return "application/octet-stream"
+    if info.path.endswith(".json"):
+        return "application/json; charset=utf-8"
+    return "text/plain; charset=utf-8"
+
+
+_TREE_RE = re.compile(r"(?P<repo>[^/]+/[^/]+)/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?")
+_PATHS_INFO_RE = re.compile(r"(?P<repo>[^/]+/[^/]+)/paths-info/(?P<rev>[^/]+)")
+
+
 class FakeHub:
     """State + Starlette app of a fake Hugging Face Hub.
 
@@ -619,6 +1132,20 @@ class FakeHub:
       hits:          Counter of requests per URL path (faulted requests included)
       auth_headers:  list of (path, Authorization header or None) for every request
       app:           the ASGI app (serve it with ``LiveServer(hub.app)``)
+
+    Repository files (``/resolve``, ``/tree``, ``/paths-info``, ``model_info(files_metadata=True)``):
+      files:         repo_id -> {path: content}; seeded by :func:`seed_files`. Files whose suffix is in
+                     ``LFS_SUFFIXES`` (or of ``LFS_THRESHOLD`` bytes or more) are LFS files: ETag = sha256 of
+                     the content; the others are git files: ETag = git blob sha1
+      gated_repos:   repos whose model info, tree, paths-info and files answer 401 (no token) / 403 (a token)
+                     with ``X-Error-Code: GatedRepo``; default ``{GATED_MODEL}``
+      throttle_bytes_per_second: if set, file bodies are paced to this rate (read at every chunk)
+      drop_after_bytes: ``path`` or ``"repo_id/path"`` -> n: the next full GET (no Range) of that file sends
+                     n body bytes then the connection is cut; the entry is then removed (so: once)
+      range_requests: list of ("repo_id/path", Range header or None) for every file GET
+      downloads:     Counter of file GETs per "repo_id/path"
+      bytes_sent:    Counter of body bytes sent per "repo_id/path"
+    ``reset()`` clears the fault, the request records and the download controls (not ``models``/``files``).
     """
 
     def __init__(
@@ -628,25 +1155,37 @@ class FakeHub:
         blog_posts: list[dict[str, Any]] | None = None,
         *,
         slow_seconds: float = 5.0,
+        files: dict[str, dict[str, bytes]] | None = None,
     ) -> None:
         self.models: list[dict[str, Any]] = copy.deepcopy(models) if models is not None else seed_models()
         self.papers: list[dict[str, Any]] = copy.deepcopy(papers) if papers is not None else seed_papers()
         self.blog_posts: list[dict[str, Any]] = (
             copy.deepcopy(blog_posts) if blog_posts is not None else seed_blog_posts()
         )
+        self.files: dict[str, dict[str, bytes]] = (
+            {repo: dict(content) for repo, content in files.items()} if files is not None else seed_files()
+        )
+        self.gated_repos: set[str] = {GATED_MODEL}
         self.blog_feed_xml: str | None = None
         self.fault: Fault | None = None
         self.fault_paths: set[str] | None = None
         self.slow_seconds = slow_seconds
         self.hits: Counter[str] = Counter()
         self.auth_headers: list[tuple[str, str | None]] = []
+        self.throttle_bytes_per_second: float | None = None
+        self.drop_after_bytes: dict[str, int] = {}
+        self.range_requests: list[tuple[str, str | None]] = []
+        self.downloads: Counter[str] = Counter()
+        self.bytes_sent: Counter[str] = Counter()
+        self._file_infos: dict[tuple[str, str], tuple[bytes, RepoFileInfo]] = {}
         routes = [
             Route("/api/models", self._list_models, methods=["GET"]),
-            Route("/api/models/{repo_id:path}", self._model_info, methods=["GET"]),
+            Route("/api/models/{rest:path}", self._models_api, methods=["GET", "POST"]),
             Route("/api/daily_papers", self._daily_papers, methods=["GET"]),
             Route(FEED_PATH, self._blog_feed, methods=["GET"]),
             Route("/api/whoami-v2", self._whoami, methods=["GET"]),
             Route("/redirect-elsewhere", self._redirect, methods=["GET"]),
+            Route("/{owner}/{name}/resolve/{revision}/{path:path}", self._resolve, methods=["GET", "HEAD"]),
         ]
         self.app: ASGIApp = _Instrument(Starlette(routes=routes), self)
 
@@ -656,14 +1195,71 @@ class FakeHub:
         return self.fault_paths is None or any(path.startswith(prefix) for prefix in self.fault_paths)
 
     def reset(self) -> None:
-        """Clear the fault and the request records."""
+        """Clear the fault, the request records and the download controls."""
         self.fault = None
         self.fault_paths = None
         self.hits.clear()
         self.auth_headers.clear()
+        self.throttle_bytes_per_second = None
+        self.drop_after_bytes.clear()
+        self.range_requests.clear()
+        self.downloads.clear()
+        self.bytes_sent.clear()
 
     def model(self, repo_id: str) -> dict[str, Any] | None:
         return next((m for m in self.models if m["id"] == repo_id), None)
+
+    def commit(self, repo_id: str) -> str:
+        """The commit sha of ``main`` (the model's ``sha``; for unlisted repos, ``REPO_COMMITS`` or derived)."""
+        model = self.model(repo_id)
+        if model is not None and model.get("sha"):
+            return str(model["sha"])
+        return REPO_COMMITS.get(repo_id) or _hex("sha:" + repo_id, 40)
+
+    def file_info(self, repo_id: str, path: str) -> RepoFileInfo | None:
+        """Size, blob id and LFS sha256 of a file of ``files`` (cached while its content is unchanged)."""
+        content = self.files.get(repo_id, {}).get(path)
+        if content is None:
+            return None
+        cached = self._file_infos.get((repo_id, path))
+        if cached is not None and cached[0] is content:
+            return cached[1]
+        info = describe_file(path, content)
+        self._file_infos[(repo_id, path)] = (content, info)
+        return info
+
+    def repo_exists(self, repo_id: str) -> bool:
+        return self.model(repo_id) is not None or repo_id in self.files or repo_id in self.gated_repos
+
+    # ---- access checks ------------------------------------------------------------------------------
+
+    def _repo_error(self, request: Request, repo_id: str, revision: str | None) -> Response | None:
+        """The error the Hub answers for a missing repo, a gated repo, or an unknown revision (else None)."""
+        if not self.repo_exists(repo_id):
+            return _json_error(
+                "Repository not found", 404,
+                headers={"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"},
+            )  # fmt: skip
+        if repo_id in self.gated_repos:
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                base = str(request.base_url).rstrip("/")
+                message = (
+                    f"Access to model {repo_id} is restricted and you are not in the authorized list. "
+                    f"Visit {base}/{repo_id} to ask for access."
+                )
+                status = 403
+            else:
+                message = (
+                    f"Access to model {repo_id} is restricted. You must have access to it and be authenticated "
+                    "to access it. Please log in."
+                )
+                status = 401
+            return _json_error(message, status, headers={"X-Error-Code": "GatedRepo", "X-Error-Message": message})
+        if revision is not None and revision not in ("main", self.commit(repo_id)):
+            message = f"Invalid rev id: {revision}"
+            return _json_error(message, 404, headers={"X-Error-Code": "RevisionNotFound", "X-Error-Message": message})
+        return None
 
     # ---- /api/models --------------------------------------------------------------------------------
 
@@ -720,22 +1316,233 @@ class FakeHub:
             fields = list(LIST_DEFAULT_FIELDS)
         return JSONResponse([self._project(m, fields) for m in models])
 
-    async def _model_info(self, request: Request) -> Response:
-        repo_id: str = request.path_params["repo_id"]
-        if "/revision/" in repo_id:
-            repo_id = repo_id.split("/revision/", 1)[0]
+    async def _models_api(self, request: Request) -> Response:
+        rest: str = request.path_params["rest"]
+        if m := _TREE_RE.fullmatch(rest):
+            if request.method not in ("GET", "HEAD"):
+                return _json_error("Method not allowed", 405)
+            return await self._tree(request, m["repo"], m["rev"], m["path"] or "")
+        if m := _PATHS_INFO_RE.fullmatch(rest):
+            if request.method != "POST":
+                return _json_error("Method not allowed", 405)
+            return await self._paths_info(request, m["repo"], m["rev"])
+        if request.method == "POST":
+            return _json_error("Method not allowed", 405)
+        repo_id, revision = rest, None
+        if "/revision/" in rest:
+            repo_id, revision = rest.split("/revision/", 1)
+        return await self._model_info(request, repo_id, revision)
+
+    def _siblings(self, repo_id: str, blobs: bool) -> list[dict[str, Any]]:
+        siblings: list[dict[str, Any]] = []
+        for path in sorted(self.files.get(repo_id, {})):
+            info = self.file_info(repo_id, path)
+            assert info is not None
+            sibling: dict[str, Any] = {"rfilename": path}
+            if blobs:
+                sibling["blobId"] = info.blob_id
+                sibling["size"] = info.size
+                if info.is_lfs:
+                    sibling["lfs"] = {"sha256": info.sha256, "size": info.size, "pointerSize": info.pointer_size}
+            siblings.append(sibling)
+        return siblings
+
+    async def _model_info(self, request: Request, repo_id: str, revision: str | None) -> Response:
+        error = self._repo_error(request, repo_id, revision)
+        if error is not None:
+            return error
         model = self.model(repo_id)
-        if model is None:
-            return _json_error("Repository not found", 404, headers={"X-Error-Code": "RepoNotFound"})
+        if model is None:  # a repo with files but no catalog entry (not listed): a minimal model
+            model = {"_id": _hex("model:" + repo_id, 24), "id": repo_id, "modelId": repo_id,
+                     "author": repo_id.split("/", 1)[0], "sha": self.commit(repo_id), "private": False,
+                     "gated": False, "disabled": False,
+                     "tags": [], "siblings": []}  # fmt: skip
+        view = copy.deepcopy(model)
+        if repo_id in self.files:
+            view["siblings"] = self._siblings(repo_id, blobs=_truthy(request.query_params.get("blobs")))
         expand = self._expand(request)
         if expand is not None:
             invalid = sorted(set(expand) - EXPAND_MODEL_PROPERTIES)
             if invalid:
                 return _json_error(f'"expand" contains invalid properties: {", ".join(invalid)}', 400)
-            return JSONResponse(self._project(model, ["_id", "id", *expand]))
-        info = copy.deepcopy(model)
-        info.setdefault("spaces", [])
-        return JSONResponse(info)
+            return JSONResponse(self._project(view, ["_id", "id", *expand]))
+        view.setdefault("spaces", [])
+        return JSONResponse(view)
+
+    # ---- /tree, /paths-info -------------------------------------------------------------------------
+
+    def _directories(self, repo_id: str) -> set[str]:
+        dirs: set[str] = set()
+        for path in self.files.get(repo_id, {}):
+            parts = path.split("/")[:-1]
+            dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+        return dirs
+
+    def _tree_oid(self, repo_id: str, directory: str) -> str:
+        """The git tree sha1 of a directory, computed like git does (mode, name, binary sha of each child)."""
+        prefix = directory + "/" if directory else ""
+        names: dict[str, tuple[bytes, str]] = {}  # git sort key (a folder's name ends with "/") -> (mode, oid)
+        for path in self.files.get(repo_id, {}):
+            if not path.startswith(prefix):
+                continue
+            name, _, below = path[len(prefix) :].partition("/")
+            if below:
+                names[name + "/"] = (b"40000", self._tree_oid(repo_id, prefix + name))
+            else:
+                info = self.file_info(repo_id, path)
+                assert info is not None
+                names[name] = (b"100644", info.blob_id)
+        body = b"".join(
+            mode + b" " + key.rstrip("/").encode() + b"\0" + bytes.fromhex(oid)
+            for key, (mode, oid) in sorted(names.items())
+        )
+        return hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest()
+
+    def _last_commit(self, repo_id: str) -> dict[str, Any]:
+        model = self.model(repo_id)
+        date_ = model["lastModified"] if model is not None and model.get("lastModified") else _LAST_COMMIT_DATE
+        return {"id": self.commit(repo_id), "title": "Upload folder using huggingface_hub", "date": date_}
+
+    def _entry(self, repo_id: str, path: str, expand: bool) -> dict[str, Any] | None:
+        info = self.file_info(repo_id, path)
+        entry: dict[str, Any]
+        if info is not None:
+            entry = {"type": "file", "oid": info.blob_id, "size": info.size}
+            if info.is_lfs:
+                entry["lfs"] = {"oid": info.sha256, "size": info.size, "pointerSize": info.pointer_size}
+            entry["path"] = path
+            if expand:
+                entry["lastCommit"] = self._last_commit(repo_id)
+                entry["securityFileStatus"] = {
+                    "status": "safe",
+                    "avScan": {"virusFound": False, "virusNames": None},
+                    "pickleImportScan": {"highestSafetyLevel": "innocuous", "imports": []},
+                }
+            return entry
+        if path in self._directories(repo_id):
+            entry = {"type": "directory", "oid": self._tree_oid(repo_id, path), "size": 0, "path": path}
+            if expand:
+                entry["lastCommit"] = self._last_commit(repo_id)
+            return entry
+        return None
+
+    async def _tree(self, request: Request, repo_id: str, revision: str, path: str) -> Response:
+        error = self._repo_error(request, repo_id, revision)
+        if error is not None:
+            return error
+        q = request.query_params
+        recursive, expand = _truthy(q.get("recursive")), _truthy(q.get("expand"))
+        base = path.strip("/")
+        dirs = self._directories(repo_id)
+        if base and base not in dirs:
+            message = f"{base} does not exist on {revision!r}"
+            return _json_error(message, 404, headers={"X-Error-Code": "EntryNotFound", "X-Error-Message": message})
+        prefix = base + "/" if base else ""
+        wanted = [
+            p for p in (*dirs, *self.files.get(repo_id, {}))
+            if p.startswith(prefix) and (recursive or "/" not in p[len(prefix) :])
+        ]  # fmt: skip
+        # Directories before files, each sorted by path (what the Hub does within a folder).
+        wanted.sort(key=lambda p: (p not in dirs, p))
+        return JSONResponse([self._entry(repo_id, p, expand) for p in wanted])
+
+    async def _paths_info(self, request: Request, repo_id: str, revision: str) -> Response:
+        error = self._repo_error(request, repo_id, revision)
+        if error is not None:
+            return error
+        body = await request.body()
+        paths: list[str]
+        if "json" in request.headers.get("content-type", ""):
+            try:
+                data = json.loads(body or b"{}")
+            except ValueError:
+                return _json_error("Invalid JSON body", 400)
+            raw_paths = data.get("paths", []) if isinstance(data, dict) else []
+            paths = [raw_paths] if isinstance(raw_paths, str) else [str(p) for p in raw_paths]
+            expand = _truthy(data.get("expand")) if isinstance(data, dict) else False
+        else:
+            pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            paths = [v for k, v in pairs if k in ("paths", "paths[]")]
+            expand = _truthy(next((v for k, v in reversed(pairs) if k == "expand"), None))
+        if not paths:
+            return _json_error('"paths" is required', 400)
+        entries = [self._entry(repo_id, p.strip("/"), expand) for p in paths]
+        return JSONResponse([e for e in entries if e is not None])
+
+    # ---- /{repo_id}/resolve/{revision}/{path} -------------------------------------------------------
+
+    async def _resolve(self, request: Request) -> Response:
+        params = request.path_params
+        repo_id = f"{params['owner']}/{params['name']}"
+        revision: str = params["revision"]
+        path: str = params["path"]
+        error = self._repo_error(request, repo_id, revision)
+        if error is not None:
+            return error
+        commit = self.commit(repo_id)
+        info = self.file_info(repo_id, path)
+        if info is None:
+            message = f"{path} does not exist on {revision!r}"
+            return _json_error(
+                message, 404,
+                headers={"X-Error-Code": "EntryNotFound", "X-Error-Message": message, "X-Repo-Commit": commit},
+            )  # fmt: skip
+        content = self.files[repo_id][path]
+        key = f"{repo_id}/{path}"
+        headers = {
+            "Content-Type": _content_type(info),
+            "Accept-Ranges": "bytes",
+            "ETag": f'"{info.etag}"',
+            "X-Repo-Commit": commit,
+        }
+        if info.is_lfs:
+            headers["X-Linked-Etag"] = f'"{info.sha256}"'
+            headers["X-Linked-Size"] = str(info.size)
+        range_header = request.headers.get("range")
+        is_get = request.method == "GET"
+        if is_get:
+            self.range_requests.append((key, range_header))
+            self.downloads[key] += 1
+        status, first, last = 200, 0, info.size - 1
+        if range_header is not None:
+            try:
+                wanted = _parse_range(range_header, info.size)
+            except ValueError:
+                headers["Content-Range"] = f"bytes */{info.size}"
+                return _json_error("Requested range not satisfiable", 416, headers=headers)
+            if wanted is not None:
+                status, (first, last) = 206, wanted
+                headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
+        headers["Content-Length"] = str(last - first + 1)
+        if not is_get:
+            return Response(b"", status_code=status, headers=headers)
+        drop_at: int | None = None
+        if status == 200:
+            for name in (key, path):
+                if name in self.drop_after_bytes:
+                    drop_at = self.drop_after_bytes.pop(name)
+                    _quiet_uvicorn_drops()
+                    break
+        return StreamingResponse(self._body(key, content, first, last + 1, drop_at), status, headers=headers)
+
+    async def _body(self, key: str, content: bytes, start: int, stop: int, drop_at: int | None) -> AsyncIterator[bytes]:
+        sent = 0
+        position = start
+        view = memoryview(content)
+        while position < stop:
+            size = min(FILE_CHUNK_SIZE, stop - position)
+            if drop_at is not None:
+                size = min(size, drop_at - sent)
+                if size <= 0:
+                    raise _DropConnection(f"{key}: connection cut after {sent} bytes")
+            chunk = bytes(view[position : position + size])
+            self.bytes_sent[key] += size
+            yield chunk
+            position += size
+            sent += size
+            rate = self.throttle_bytes_per_second
+            if rate:
+                await asyncio.sleep(size / rate)
 
     # ---- /api/daily_papers ----------------------------------------------------------------------------
 

@@ -143,11 +143,11 @@ class Operations:
         task = self._tasks.get(operation_id)
         last = None
         while task is not None and not task.done():
-            await asyncio.wait({task}, timeout=interval)
             state = (op.status, op.bytes_done, op.message)
-            if on_change is not None and state != last and not task.done():
+            if on_change is not None and state != last:
                 last = state
                 await on_change(op)
+            await asyncio.wait({task}, timeout=interval)
         return op
 
     async def aclose(self) -> None:
@@ -158,7 +158,7 @@ class Operations:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
-        self._persist(force=True)
+            self._persist(force=True)
 
     # ---- persistence ----------------------------------------------------------------------------
 

@@ -98,14 +98,19 @@ async def test_cancel_stops_the_pull_and_writes_nothing(client: ClientSession, o
 
 async def test_pull_failures_end_the_operation_as_failed(client: ClientSession, ollama: FakeOllama, home: Path) -> None:
     ollama.fault = "pull_error"
-    op = await wait_done(client, (await call(client, "install_model", name="qwen3:0.6b", provider="ollama"))["operation_id"])
+    op = await wait_done(
+        client, (await call(client, "install_model", name="qwen3:0.6b", provider="ollama"))["operation_id"]
+    )
     assert op["status"] == "failed" and "max retries exceeded" in op["error"]
     ollama.fault = "down_mid_pull"
-    op = await wait_done(client, (await call(client, "install_model", name="qwen3:0.6b", provider="ollama"))["operation_id"])
+    op = await wait_done(
+        client, (await call(client, "install_model", name="qwen3:0.6b", provider="ollama"))["operation_id"]
+    )
     assert op["status"] == "failed" and "broke off" in op["error"]
     ollama.fault = None
-    missing = await wait_done(client, (await call(client, "install_model", name="no-such-model", provider="ollama"))[
-        "operation_id"])
+    missing = await wait_done(
+        client, (await call(client, "install_model", name="no-such-model", provider="ollama"))["operation_id"]
+    )
     assert missing["status"] == "failed" and "file does not exist" in missing["error"]
     assert not (home / "manifest.json").exists()
     # Without the fault the same install goes through: the failures above came from the faults.
@@ -127,7 +132,9 @@ async def test_bad_input_is_refused_and_nothing_is_written(client: ClientSession
     assert not (home / "manifest.json").exists() and not (home / "operations.json").exists()
 
 
-async def test_unreachable_ollama_names_ollama_host(home: Path, hub_url: str, library_url: str, closed_url: str) -> None:
+async def test_unreachable_ollama_names_ollama_host(
+    home: Path, hub_url: str, library_url: str, closed_url: str
+) -> None:
     from mcp.shared.memory import create_connected_server_and_client_session
 
     from venom_mcp.server import build_server
@@ -147,8 +154,13 @@ async def test_activate_loads_with_profile_keep_alive_and_guards_removal(
     await call(client, "install_model", name="llama3.2:1b", provider="ollama", wait=True)
     await call(client, "install_model", name="gemma2:2b", provider="ollama", wait=True)
     active = await call(client, "activate_model", name="llama3.2:1b", runtime="ollama")
-    assert active == {**active, "provider": "ollama", "model": "llama3.2:1b", "service_type": "local",
-                      "status": "online"}
+    assert active == {
+        **active,
+        "provider": "ollama",
+        "model": "llama3.2:1b",
+        "service_type": "local",
+        "status": "online",
+    }
     loads = [b for b in ollama.bodies("/api/generate") if b.get("model") == "llama3.2:1b"]
     assert loads and loads[-1]["keep_alive"] == "30m" and "prompt" not in loads[-1]
     state = json.loads((home / "runtime.json").read_text(encoding="utf-8"))
@@ -157,8 +169,9 @@ async def test_activate_loads_with_profile_keep_alive_and_guards_removal(
     assert {m["name"]: m["active"] for m in installed["models"]} == {"llama3.2:1b": True, "gemma2:2b": False}
     text = await error_text(client, "remove_model", name="llama3.2:1b")
     assert "activate another model first" in text
-    assert "cannot run on vllm" in await error_text(client, "activate_model", name="gemma2:2b", runtime="vllm") or \
-        "VENOM_RUNTIME_PROFILE" in await error_text(client, "activate_model", name="gemma2:2b", runtime="vllm")
+    assert "cannot run on vllm" in await error_text(
+        client, "activate_model", name="gemma2:2b", runtime="vllm"
+    ) or "VENOM_RUNTIME_PROFILE" in await error_text(client, "activate_model", name="gemma2:2b", runtime="vllm")
     removed = await call(client, "remove_model", name="gemma2:2b")
     assert removed["status"] == "completed" and removed["operation_type"] == "remove"
     assert "gemma2:2b" not in ollama.installed

@@ -89,6 +89,7 @@ SUPPORT_FILES = {
     "special_tokens_map.json", "added_tokens.json", "vocab.json", "vocab.txt", "merges.txt",
     "chat_template.jinja", "chat_template.json", "preprocessor_config.json", "processor_config.json",
 }
+CANCEL_GRACE_SECONDS = 5.0
 GGUF_PREFERENCE = ("Q4_K_M", "Q4_K_S", "Q5_K_M", "Q6_K", "Q8_0", "F16")
 
 
@@ -153,7 +154,9 @@ def select_files(paths: dict[str, HubFile], *, want_gguf: bool, quant: str | Non
         weights = [f for p, f in top.items() if p.startswith("pytorch_model") and p.endswith(".bin")]
         index = ["pytorch_model.bin.index.json"]
     if not weights:
-        raise InvalidArgument("this repo holds no safetensors or PyTorch weights that vLLM could load")
+        hint = ("; it holds GGUF files: install it for runtime 'llamacpp'" if any(p.endswith(".gguf") for p in paths)
+                else "")
+        raise InvalidArgument(f"this repo holds no safetensors or PyTorch weights that vLLM could load{hint}")
     support = [f for p, f in top.items() if p in SUPPORT_FILES or p in index]
     return sorted(support + weights, key=lambda f: f.path), None
 
@@ -269,7 +272,9 @@ class HubDownloads:
         return Path(found) if isinstance(found, str) else None
 
     async def download(self, plan: HubPlan, on_bytes: Any) -> Path:
-        """Fetch the plan's files; resumes partial files; cancelling the awaiting task stops the threads."""
+        """Fetch the plan's files. Files already in the cache are not fetched again (so a retried install
+        continues where it stopped, file by file); within one call huggingface_hub resumes a broken file
+        with a Range request. Cancelling the awaiting task stops the threads at their next chunk."""
         from huggingface_hub import snapshot_download
 
         sink = _ProgressSink(plan.cached_bytes, on_bytes)
@@ -287,10 +292,11 @@ class HubDownloads:
         try:
             return Path(await asyncio.shield(worker))
         except asyncio.CancelledError:
-            sink.cancelled.set()  # the threads stop at their next chunk; wait for them before the lock is freed
-            await asyncio.wait({worker})
-            if not worker.cancelled():
-                worker.exception()
+            # The threads stop at their next chunk (huggingface_hub reads 10 MiB at a time); give them a
+            # moment so the runtime lock is not freed under a running download, but do not hang on it.
+            sink.cancelled.set()
+            await asyncio.wait({worker}, timeout=CANCEL_GRACE_SECONDS)
+            worker.add_done_callback(lambda done: done.cancelled() or done.exception())
             raise
 
     async def verify(self, plan: HubPlan, snapshot: Path) -> dict[str, str]:

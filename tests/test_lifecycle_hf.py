@@ -204,3 +204,20 @@ async def test_python_api_of_the_original_design(home: Path, hub_url: str, ollam
     finally:
         await registry.operations.aclose()
         await registry.http.aclose()
+
+
+async def test_hashes_are_taken_while_downloading_and_mismatches_fail(app: App, hub: FakeHub) -> None:
+    import pytest
+
+    from venom_mcp.errors import UpstreamError
+
+    plan = await app.downloads.plan(TINY_GGUF, runtime=None, quant="F16")
+    seen: list[int] = []
+    snapshot, hashed = await app.downloads.download(plan, seen.append)
+    content = hub.files[TINY_GGUF]["tiny.F16.gguf"]
+    assert hashed == {"tiny.F16.gguf": sha(content)}, "hashed while written, no second pass needed"
+    assert seen and seen[-1] == len(content) and seen == sorted(seen)
+    assert await app.downloads.verify(plan, snapshot, hashed) == hashed
+    (snapshot / "tiny.F16.gguf").resolve().write_bytes(b"tampered")
+    with pytest.raises(UpstreamError, match="corrupt"):
+        await app.downloads.verify(plan, snapshot)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import threading
@@ -219,6 +220,49 @@ class _ProgressSink:
             raise Cancelled("download cancelled")
 
 
+class _TailHasher(threading.Thread):
+    """Hashes a file while huggingface_hub writes it, so that verifying costs no second pass over the bytes.
+
+    huggingface_hub writes `blobs/<sha256>.<random>.incomplete` and renames it into place; the open handle
+    keeps reading the same inode after the rename. If the download restarts into another temp file, the digest
+    read here will not match and the caller hashes the finished file instead.
+    """
+
+    def __init__(self, blobs: Path, file: HubFile, finished: threading.Event) -> None:
+        super().__init__(name=f"venom:sha256:{file.path}", daemon=True)
+        self._blobs = blobs
+        self._file = file
+        self._finished = finished
+        self.digest: str | None = None
+
+    def run(self) -> None:
+        handle = None
+        while handle is None and not self._finished.is_set():
+            found = next(iter(self._blobs.glob(f"{self._file.sha256}.*.incomplete")), None) if self._blobs.is_dir() \
+                else None
+            if found is not None:
+                with contextlib.suppress(OSError):
+                    handle = found.open("rb")
+            if handle is None:
+                self._finished.wait(0.01)
+        if handle is None:
+            return
+        digest, count = hashlib.sha256(), 0
+        with handle:
+            while True:
+                chunk = handle.read(8 << 20)
+                if chunk:
+                    digest.update(chunk)
+                    count += len(chunk)
+                elif self._finished.is_set():
+                    if not (chunk := handle.read()):
+                        break
+                else:
+                    self._finished.wait(0.005)
+        if count == self._file.size:
+            self.digest = digest.hexdigest()
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -271,7 +315,7 @@ class HubDownloads:
         found = try_to_load_from_cache(plan.repo_id, file.path, cache_dir=self.cache_dir, revision=plan.revision)
         return Path(found) if isinstance(found, str) else None
 
-    async def download(self, plan: HubPlan, on_bytes: Any) -> Path:
+    async def download(self, plan: HubPlan, on_bytes: Any) -> tuple[Path, dict[str, str]]:
         """Fetch the plan's files. Files already in the cache are not fetched again (so a retried install
         continues where it stopped, file by file); within one call huggingface_hub resumes a broken file
         with a Range request. Cancelling the awaiting task stops the threads at their next chunk."""
@@ -288,10 +332,25 @@ class HubDownloads:
                 max_workers=4,
             ))
 
+        from huggingface_hub.file_download import repo_folder_name
+
+        blobs = self.cache_dir / repo_folder_name(repo_id=plan.repo_id, repo_type="model") / "blobs"
+        finished = threading.Event()
+        hashers = [
+            _TailHasher(blobs, f, finished) for f in plan.files
+            if f.is_weight and f.sha256 and self.cached_path(plan, f) is None
+        ]
+        for hasher in hashers:
+            hasher.start()
         worker = asyncio.ensure_future(asyncio.to_thread(call))
         try:
-            return Path(await asyncio.shield(worker))
+            snapshot = Path(await asyncio.shield(worker))
+            finished.set()
+            for hasher in hashers:
+                await asyncio.to_thread(hasher.join)
+            return snapshot, {h._file.path: h.digest for h in hashers if h.digest}
         except asyncio.CancelledError:
+            finished.set()
             # The threads stop at their next chunk (huggingface_hub reads 10 MiB at a time); give them a
             # moment so the runtime lock is not freed under a running download, but do not hang on it.
             sink.cancelled.set()
@@ -299,15 +358,17 @@ class HubDownloads:
             worker.add_done_callback(lambda done: done.cancelled() or done.exception())
             raise
 
-    async def verify(self, plan: HubPlan, snapshot: Path) -> dict[str, str]:
-        """sha256 of each weight file, checked against the Hub's LFS oid where it gives one."""
+    async def verify(self, plan: HubPlan, snapshot: Path, hashed: dict[str, str] | None = None) -> dict[str, str]:
+        """sha256 of each weight file, checked against the Hub's LFS oid where it gives one.
+
+        `hashed` holds digests already taken while the files were written; the others are read now."""
 
         def call() -> dict[str, str]:
             hashes = {}
             for file in plan.files:
                 if not file.is_weight:
                     continue
-                digest = sha256_of(snapshot / file.path)
+                digest = (hashed or {}).get(file.path) or sha256_of(snapshot / file.path)
                 if file.sha256 and digest != file.sha256:
                     raise UpstreamError(
                         f"{file.path} of {plan.repo_id} is corrupt: sha256 {digest[:12]}… but the Hub says "

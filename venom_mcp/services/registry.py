@@ -282,9 +282,9 @@ class ModelRegistry:
         def on_bytes(done: int) -> None:  # called from huggingface_hub's worker threads
             loop.call_soon_threadsafe(progress.update, done, total, "downloading")
 
-        snapshot = await self.downloads.download(plan, on_bytes)
+        snapshot, hashed = await self.downloads.download(plan, on_bytes)
         progress.update(total, total, "verifying sha256")
-        hashes = await self.downloads.verify(plan, snapshot)
+        hashes = await self.downloads.verify(plan, snapshot, hashed)
         detected = await asyncio.to_thread(caps.detect_huggingface, snapshot, plan.quantization)
         weights = [f.path for f in plan.files if f.is_weight]
         local = snapshot / weights[0] if plan.gguf and len(weights) == 1 else snapshot

@@ -230,3 +230,44 @@ async def test_corrupt_manifest_is_moved_aside_and_reported(client: ClientSessio
     await call(client, "install_model", name="gemma2:2b", provider="ollama", wait=True)
     manifest = json.loads((home / "manifest.json").read_text(encoding="utf-8"))
     assert [m["name"] for m in manifest["models"]] == ["gemma2:2b"]
+
+
+def test_cli_install_waits_and_draws_a_progress_bar(
+    home: Path, hub_url: str, library_url: str, ollama_url: str, ollama: FakeOllama
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_transports import server_env
+
+    ollama.pull_chunks, ollama.pull_delay = 10, 0.03
+    env = {**server_env(home, hub_url, library_url), "OLLAMA_HOST": ollama_url}
+    proc = subprocess.run(
+        [sys.executable, "-m", "venom_mcp", "call", "install_model", "name=gemma2:2b", "provider=ollama"],
+        capture_output=True,
+        timeout=60,
+        env=env,  # bytes: text mode would turn the bar's \r into \n
+    )
+    assert proc.returncode == 0, proc.stderr
+    op = json.loads(proc.stdout)
+    assert op["status"] == "completed" and op["bytes_done"] == ollama.library["gemma2:2b"].size
+    bar = [frame for frame in proc.stderr.decode().split("\r") if frame.startswith("[")]
+    assert len(bar) >= 2 and "#" in bar[-1] and "%" in bar[-1]
+
+
+async def test_progress_notifications_are_rate_limited(client: ClientSession, ollama: FakeOllama) -> None:
+    ollama.pull_chunks, ollama.pull_delay = 200, 0.002  # about 800 NDJSON lines in ~1.6 s
+    count = 0
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        nonlocal count
+        count += 1
+
+    started = anyio.current_time()
+    result = await client.call_tool(
+        "install_model", {"name": "llama3.2:1b", "provider": "ollama", "wait": True}, progress_callback=on_progress
+    )
+    elapsed = anyio.current_time() - started
+    assert not result.isError
+    assert len(ollama.bodies("/api/pull")) == 1
+    assert 2 <= count <= elapsed * 4 + 2, (count, elapsed)

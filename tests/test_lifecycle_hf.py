@@ -202,8 +202,7 @@ async def test_python_api_of_the_original_design(home: Path, hub_url: str, ollam
         removal = await registry.remove_model(TINY_GEMMA)
         assert (await registry.operations.wait(removal)).status == "completed"
     finally:
-        await registry.operations.aclose()
-        await registry.http.aclose()
+        await registry.aclose()
 
 
 async def test_hashes_are_taken_while_downloading_and_mismatches_fail(app: App, hub: FakeHub) -> None:

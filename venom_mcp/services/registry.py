@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -39,6 +39,9 @@ from ..store import atomic_write_json, locked, read_json
 from . import capabilities as caps
 from .catalog import CatalogService
 from .operations import Operations, Progress
+
+if TYPE_CHECKING:
+    from ..app import App
 
 log = logging.getLogger(__name__)
 _MANIFEST = TypeAdapter(list[ModelMetadata])
@@ -82,10 +85,11 @@ class ModelRegistry:
         settings = settings or Settings()
         if models_dir is not None:
             settings = settings.model_copy(update={"models_cache_dir_override": Path(models_dir)})
+        self._owned_app: App | None = None
         if ollama is None or downloads is None or operations is None or http is None:
             from ..app import App
 
-            app = App(settings)
+            app = self._owned_app = App(settings)
             ollama, downloads, operations, http = app.ollama, app.downloads, app.operations, app.http
             catalog = catalog or app.catalog
         self.settings = settings
@@ -97,6 +101,11 @@ class ModelRegistry:
         self._manifest_path = settings.path("manifest.json")
         self._runtime_path = settings.path("runtime.json")
         self.warnings: list[str] = []
+
+    async def aclose(self) -> None:
+        """Stop what this registry started (for the Python API; the server closes its own App)."""
+        if self._owned_app is not None:
+            await self._owned_app.aclose()
 
     # ---- SPEC section 6 names ---------------------------------------------------------------------
 

@@ -274,8 +274,8 @@ class ModelRegistry:
             done = sum(c for c, _ in layers.values())
             progress.update(done, sum(t for _, t in layers.values()) or None, event.get("status"))
         show = await self.ollama.show(name)
-        size = next((t.get("size") for t in await self.ollama.tags() if t.get("name") == name), None)
-        digest = next((t.get("digest") for t in await self.ollama.tags() if t.get("name") == name), None)
+        tag = next((t for t in await self.ollama.tags() if t.get("name") == name), {})
+        size, digest = tag.get("size"), tag.get("digest")
         self._record(ModelMetadata(
             name=name, provider="ollama", runtime="ollama", display_name=name,
             size_gb=round(size / GB, 3) if size else None, sha256=digest, installed_at=datetime.now(UTC),

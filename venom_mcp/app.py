@@ -10,11 +10,14 @@ from .adapters.huggingface import HubAdapter, HubDownloads
 from .adapters.news import NewsAdapter
 from .adapters.ollama import OllamaAdapter
 from .adapters.ollama_library import OllamaLibraryAdapter
+from .adapters.openai_compat import OpenAIClients
+from .adapters.processes import ProcessSupervisor
 from .cache import TTLCache
 from .config import Settings
 from .services.catalog import CatalogService
 from .services.operations import Operations
 from .services.registry import ModelRegistry
+from .services.runtimes import RuntimeController
 
 USER_AGENT = "venom-mcp/0.1 (+https://github.com/venom-mcp)"
 
@@ -61,13 +64,30 @@ class App:
 
     @cached_property
     def registry(self) -> ModelRegistry:
-        return ModelRegistry(
+        registry = ModelRegistry(
             settings=self.settings, ollama=self.ollama, downloads=self.downloads, operations=self.operations,
             http=self.http, catalog=self.catalog,
         )
+        registry.runtimes = RuntimeController(
+            self.settings, registry, self.ollama, self.openai_clients,
+            ProcessSupervisor(self.settings.path("run"), self.settings.path("logs")),
+        )
+        return registry
+
+    @property
+    def runtimes(self) -> RuntimeController:
+        controller = self.registry.runtimes
+        assert controller is not None  # set in `registry`
+        return controller
+
+    @cached_property
+    def openai_clients(self) -> OpenAIClients:
+        return OpenAIClients(self.settings.llm_timeout_seconds)
 
     async def aclose(self) -> None:
         if "operations" in self.__dict__:
             await self.operations.aclose()
+        if "openai_clients" in self.__dict__:
+            await self.openai_clients.aclose()
         if "http" in self.__dict__:
             await self.http.aclose()

@@ -132,6 +132,26 @@ class Settings(BaseSettings):
         default=10, gt=0, validation_alias=_env("VENOM_HTTP_TIMEOUT_SECONDS", "http_timeout_seconds")
     )
 
+    ollama_systemd_unit: str | None = Field(
+        default=None, validation_alias=_env("VENOM_OLLAMA_SYSTEMD_UNIT", "ollama_systemd_unit")
+    )
+    vllm_systemd_unit: str | None = Field(
+        default=None, validation_alias=_env("VENOM_VLLM_SYSTEMD_UNIT", "vllm_systemd_unit")
+    )
+    llamacpp_systemd_unit: str | None = Field(
+        default=None, validation_alias=_env("VENOM_LLAMACPP_SYSTEMD_UNIT", "llamacpp_systemd_unit")
+    )
+    start_timeout_seconds: float = Field(
+        default=180, gt=0, validation_alias=_env("VENOM_START_TIMEOUT_SECONDS", "start_timeout_seconds")
+    )
+    fallback_order: str = Field(
+        default="", validation_alias=_env("VENOM_FALLBACK_ORDER", "fallback_order"),
+        description="Comma-separated runtimes to try, in order, when the active one fails.",
+    )
+    llm_timeout_seconds: float = Field(
+        default=120, gt=0, validation_alias=_env("VENOM_LLM_TIMEOUT_SECONDS", "llm_timeout_seconds")
+    )
+
     @field_validator(
         "hf_endpoint", "ollama_host", "ollama_library_url", "vllm_endpoint", "llamacpp_endpoint",
         "openai_base_url", "google_base_url",
@@ -146,6 +166,13 @@ class Settings(BaseSettings):
     @property
     def models_cache_dir(self) -> Path:
         return self.models_cache_dir_override or self.venom_home / "models"
+
+    @property
+    def fallbacks(self) -> list[str]:
+        from .records import RUNTIME_ALIASES
+
+        names = [n.strip().lower() for n in self.fallback_order.split(",") if n.strip()]
+        return [RUNTIME_ALIASES.get(n, n) for n in names]
 
     @property
     def local_runtimes(self) -> tuple[str, ...]:

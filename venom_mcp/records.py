@@ -191,3 +191,58 @@ class ActiveRuntime(Record):
     service_type: Literal["local", "cloud"] | None
     status: Literal["online", "degraded", "offline", "unknown"] = "unknown"
     message: str | None = None
+
+
+# ---- runtimes, chat, usage (SPEC sections 4 and 5) -------------------------------------------------
+
+ServerName = Literal["ollama", "vllm", "llamacpp"]
+ServerHealth = Literal["online", "degraded", "offline", "unknown"]
+
+
+class ServerStatus(Record):
+    name: ServerName
+    status: ServerHealth
+    endpoint: str
+    pid: int | None = None
+    model: str | None = Field(default=None, description="The model venom-mcp configured for this server.")
+    served_model_name: str | None = Field(default=None, description="What the server itself says it serves.")
+    memory_mb: float | None = Field(default=None, description="Resident memory of the whole process tree.")
+    uptime_seconds: float | None = None
+    managed_by: Literal["systemd", "process", "external", "none"] = "none"
+    error: str | None = None
+
+
+class RuntimeStatus(Record):
+    active: ActiveRuntime
+    servers: list[ServerStatus]
+
+
+class ChatResult(Record):
+    text: str
+    llm_provider: Runtime
+    llm_model: str
+    llm_endpoint: str
+    latency_ms: float
+    fallback_from: str | None = Field(default=None, description="The runtime that failed before this one answered.")
+
+
+class SlashResult(Record):
+    command: str
+    handled: bool
+    message: str
+    active: ActiveRuntime
+
+
+class Usage(Record):
+    disk_usage_gb: float
+    disk_limit_gb: float
+    disk_usage_percent: float
+    cpu_usage_percent: float
+    memory_total_gb: float
+    memory_used_gb: float
+    memory_usage_percent: float
+    gpu_usage_percent: float | None = None
+    vram_usage_mb: float | None = None
+    vram_total_mb: float | None = None
+    vram_usage_percent: float | None = None
+    models_count: int

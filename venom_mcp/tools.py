@@ -19,6 +19,7 @@ from .errors import VenomError
 from .records import (
     ActiveRuntime,
     CatalogResult,
+    ChatResult,
     InstalledModels,
     ModelCapabilities,
     ModelName,
@@ -27,6 +28,11 @@ from .records import (
     OperationList,
     ProviderName,
     RuntimeName,
+    RuntimeStatus,
+    ServerName,
+    ServerStatus,
+    SlashResult,
+    Usage,
 )
 
 if TYPE_CHECKING:
@@ -230,3 +236,85 @@ class ToolCatalog:
         """
         entry = self.app.registry.find(name)
         return ModelCapabilities(model_name=entry.name, capabilities=entry.capabilities)
+
+    # ---- runtimes --------------------------------------------------------------------------------
+
+    @tool("Runtime status", read_only=True)
+    async def runtime_status(self) -> RuntimeStatus:
+        """The active runtime and the health of each local server the profile exposes.
+
+        Each server reports online / degraded (answers, but serves another model name than configured, or
+        slowly) / offline, with pid, memory of its process tree, uptime and who manages it.
+        """
+        return await self.app.runtimes.status()
+
+    @tool("Start, stop or restart a runtime server", destructive=True)
+    async def control_runtime(
+        self,
+        server: Annotated[ServerName, Field(description="ollama, vllm or llamacpp.")],
+        action: Annotated[Literal["start", "stop", "restart"], Field(description="start, stop or restart.")],
+    ) -> ServerStatus:
+        """Start, stop or restart a local runtime server (systemd unit or managed process).
+
+        Start waits until the server is healthy and reports the log tail if it fails. A server started
+        outside venom-mcp is never stopped. Starting a running server or stopping a stopped one changes nothing.
+        """
+        return await self.app.runtimes.control(server, action)
+
+    @tool("Switch the active runtime")
+    async def switch_runtime(
+        self,
+        provider: Annotated[str, Field(max_length=40, description="ollama, vllm, llamacpp, openai (gpt) or google "
+                                                                  "(gem, gemini).")],
+        model: Annotated[ModelName | None, Field(default=None, description="The model to use there.")] = None,
+    ) -> ActiveRuntime:
+        """Make a local runtime or a cloud provider the one chat and translate use.
+
+        Cloud providers need their API key (OPENAI_API_KEY, GOOGLE_API_KEY); a local runtime needs an installed
+        model, which is activated (vLLM and llama.cpp are restarted with it).
+        """
+        return await self.app.runtimes.switch(provider, model)
+
+    @tool("Run a slash command")
+    async def run_slash_command(
+        self, text: Annotated[str, Field(min_length=1, max_length=300, description="e.g. '/gem gemini-2.0-flash'.")]
+    ) -> SlashResult:
+        """Chat-style commands: /gpt [model], /gem [model], /ollama <model>, /vllm <model>, /llamacpp <model>,
+        /status, /models. Anything else comes back with handled=false and the list of commands."""
+        return await self.app.runtimes.slash(text)
+
+    @tool("Chat with the active model", open_world=True)
+    async def chat(
+        self,
+        prompt: Annotated[str, Field(min_length=1, max_length=100_000, description="The user message.")],
+        system: Annotated[str | None, Field(default=None, max_length=20_000, description="A system prompt.")] = None,
+        max_tokens: Annotated[int, Field(ge=1, le=32_768, description="Most tokens to generate.")] = 256,
+        temperature: Annotated[float | None, Field(default=None, ge=0, le=2)] = None,
+    ) -> ChatResult:
+        """Send one prompt to the active runtime and return its answer, naming the provider, model and endpoint.
+
+        A model without a system role gets the system prompt folded into the user message. If the active runtime
+        fails, the runtimes of VENOM_FALLBACK_ORDER are tried in turn and `fallback_from` says which one failed.
+        """
+        return await self.app.runtimes.chat(prompt, system, max_tokens, temperature)
+
+    @tool("Resource usage", read_only=True)
+    async def resource_usage(self) -> Usage:
+        """CPU, memory, disk used by installed models against MODELS_MAX_DISK_GB, and GPU load and VRAM
+        (null where there is no NVIDIA GPU)."""
+        readings = await self.app.runtimes.usage()
+        registry = self.app.registry
+        total, used, percent = readings["memory"]
+        gpu = readings["gpu"]
+        disk = max(registry.disk_usage_gb(), round(readings["cache_bytes"] / 1e9, 3))
+        limit = self.app.settings.models_max_disk_gb
+        return Usage(
+            disk_usage_gb=disk, disk_limit_gb=limit, disk_usage_percent=round(100 * disk / limit, 2),
+            cpu_usage_percent=readings["cpu"], memory_total_gb=total, memory_used_gb=used,
+            memory_usage_percent=percent,
+            gpu_usage_percent=gpu.utilization_percent if gpu else None,
+            vram_usage_mb=gpu.vram_used_mb if gpu else None, vram_total_mb=gpu.vram_total_mb if gpu else None,
+            vram_usage_percent=round(100 * gpu.vram_used_mb / gpu.vram_total_mb, 2) if gpu and gpu.vram_total_mb
+            else None,
+            models_count=len(registry.manifest()),
+        )

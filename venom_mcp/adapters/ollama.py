@@ -24,9 +24,14 @@ class OllamaAdapter:
             f"to where it runs ({type(exc).__name__})"
         )
 
-    async def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    async def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, wait_seconds: float | None = None
+    ) -> Any:
         try:
-            response = await self._client.request(method, f"{self.host}{path}", json=body)
+            response = await self._client.request(
+                method, f"{self.host}{path}", json=body,
+                timeout=wait_seconds if wait_seconds is not None else httpx.USE_CLIENT_DEFAULT,
+            )
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from exc
         if response.status_code == 404:
@@ -53,6 +58,17 @@ class OllamaAdapter:
     async def load(self, model: str, keep_alive: str | int) -> dict[str, Any]:
         """Load a model into memory: /api/generate without a prompt (keep_alive 0 unloads it)."""
         return dict(await self._request("POST", "/api/generate", {"model": model, "keep_alive": keep_alive}))
+
+    async def chat(
+        self, model: str, messages: list[dict[str, str]], options: dict[str, object], keep_alive: str | None = None,
+        wait_seconds: float = 120,
+    ) -> str:
+        """One non-streaming /api/chat answer."""
+        body: dict[str, Any] = {"model": model, "messages": messages, "stream": False, "options": options}
+        if keep_alive is not None:
+            body["keep_alive"] = keep_alive
+        reply = await self._request("POST", "/api/chat", body, wait_seconds)
+        return str((reply.get("message") or {}).get("content") or "")
 
     async def pull(self, model: str) -> AsyncIterator[dict[str, Any]]:
         """The NDJSON progress lines of a pull, as Ollama sends them. An `{"error": ...}` line raises."""

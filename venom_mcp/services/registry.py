@@ -42,6 +42,7 @@ from .operations import Operations, Progress
 
 if TYPE_CHECKING:
     from ..app import App
+    from .runtimes import RuntimeController
 
 log = logging.getLogger(__name__)
 _MANIFEST = TypeAdapter(list[ModelMetadata])
@@ -101,6 +102,7 @@ class ModelRegistry:
         self._manifest_path = settings.path("manifest.json")
         self._runtime_path = settings.path("runtime.json")
         self.warnings: list[str] = []
+        self.runtimes: RuntimeController | None = None  # set by the App once the controller exists
 
     async def aclose(self) -> None:
         """Stop what this registry started (for the Python API; the server closes its own App)."""
@@ -352,7 +354,8 @@ class ModelRegistry:
 
     # ---- activate ---------------------------------------------------------------------------------
 
-    async def activate(self, name: str, runtime: Runtime) -> ActiveRuntime:
+    async def check_activation(self, name: str, runtime: Runtime) -> str:
+        """The installed model's exact name, if it may run on `runtime` under the current profile."""
         check_model_name(name)
         if runtime not in ("ollama", "vllm", "llamacpp"):
             raise InvalidArgument(f"activate_model serves local runtimes (ollama, vllm, llamacpp); "
@@ -374,6 +377,12 @@ class ModelRegistry:
         allowed = valid_runtimes(provider, gguf)
         if runtime not in allowed:
             raise InvalidArgument(f"{model} ({provider}) cannot run on {runtime}; valid runtimes: {', '.join(allowed)}")
+        return model
+
+    async def activate(self, name: str, runtime: Runtime) -> ActiveRuntime:
+        if runtime != "ollama" and self.runtimes is not None:
+            return await self.runtimes.activate(name, runtime)  # restarts the server with the model
+        model = await self.check_activation(name, runtime)
         if runtime == "ollama":
             status = await self._load_ollama(model)
             endpoint = self.ollama.host

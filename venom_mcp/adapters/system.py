@@ -1,0 +1,116 @@
+"""Machine readings: psutil for CPU, memory and disk; NVML (nvidia-ml-py) for GPU load and VRAM."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GpuReading:
+    utilization_percent: float
+    vram_used_mb: float
+    vram_total_mb: float
+
+
+class _Nvml:
+    """NVML initialised once; a machine without an NVIDIA driver gives None without a warning per call."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready: bool | None = None
+
+    def _init(self) -> bool:
+        with self._lock:
+            if self._ready is None:
+                try:
+                    import pynvml
+
+                    pynvml.nvmlInit()
+                    self._ready = True
+                except Exception as exc:  # no library, no driver, no device: all mean "no GPU"
+                    log.debug("NVML unavailable: %s", exc)
+                    self._ready = False
+            return self._ready
+
+    def read(self) -> GpuReading | None:
+        if not self._init():
+            return None
+        import pynvml
+
+        try:
+            count = pynvml.nvmlDeviceGetCount()
+            if count == 0:
+                return None
+            util = used = total = 0.0
+            for index in range(count):
+                handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+                util += float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+                memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+                used += float(memory.used)
+                total += float(memory.total)
+            return GpuReading(round(util / count, 1), round(used / 2**20, 1), round(total / 2**20, 1))
+        except Exception as exc:  # a driver hiccup costs the GPU fields, not the whole reading
+            log.debug("NVML reading failed: %s", exc)
+            return None
+
+
+NVML = _Nvml()
+
+
+def cpu_percent() -> float:
+    """CPU use over a short window; call it in a worker thread (it sleeps 0.1 s)."""
+    import psutil
+
+    return float(psutil.cpu_percent(interval=0.1))
+
+
+def memory() -> tuple[float, float, float]:
+    """(total GB, used GB, percent)."""
+    import psutil
+
+    vm = psutil.virtual_memory()
+    return round(vm.total / 1e9, 2), round((vm.total - vm.available) / 1e9, 2), float(vm.percent)
+
+
+def folder_size(path: Path) -> int:
+    """Bytes under `path`, each file once (the Hub cache links snapshots to blobs), links not followed."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                stat = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            key = (stat.st_dev, stat.st_ino)
+            if key not in seen and not os.path.islink(os.path.join(root, name)):
+                seen.add(key)
+                total += stat.st_size
+    return total
+
+
+def process_tree(pid: int) -> tuple[float, float] | None:
+    """(resident MB of the process and its children, uptime seconds), or None when it is gone."""
+    import time
+
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        rss = proc.memory_info().rss
+        for child in proc.children(recursive=True):
+            try:
+                rss += child.memory_info().rss
+            except psutil.Error:
+                continue
+        return round(rss / 2**20, 1), round(time.time() - proc.create_time(), 1)
+    except psutil.Error:
+        return None

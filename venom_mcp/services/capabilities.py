@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -107,6 +108,20 @@ def detect_huggingface(snapshot: Path, quantization: str | None = None) -> dict[
     return facts
 
 
+_SYSTEM_AS_USER = re.compile(r'or \(eq \.Role "(?:user|system)"\) \(eq \.Role "(?:user|system)"\)')
+
+
+def go_template_has_system_role(template: str) -> bool:
+    """Ollama templates are Go templates. `.System` or a branch of its own for role "system" means a real system
+    turn; Gemma's template renders "system" exactly like "user" (`or (eq .Role "user") (eq .Role "system")`),
+    and a template that never mentions it drops system prompts."""
+    if ".System" in template:
+        return True
+    if _SYSTEM_AS_USER.search(template):
+        return False
+    return '"system"' in template
+
+
 def detect_ollama(show: dict[str, Any]) -> dict[str, Any]:
     """Facts from Ollama's /api/show: capabilities, `<arch>.context_length`, details, template."""
     info = show.get("model_info") or {}
@@ -123,8 +138,7 @@ def detect_ollama(show: dict[str, Any]) -> dict[str, Any]:
         "prompt_template": template,
     }
     if template is not None:
-        # Ollama templates are Go templates: a model whose template never uses .System drops system prompts.
-        facts["supports_system_role"] = ".System" in template or '"system"' in template
+        facts["supports_system_role"] = go_template_has_system_role(template)
     return facts
 
 

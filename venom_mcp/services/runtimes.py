@@ -177,7 +177,8 @@ class RuntimeController:
     async def _probe_cloud(self, runtime: str, model: str | None) -> tuple[Any, str | None]:
         try:
             client = self.clients.get(self.endpoint(runtime), self._api_key(runtime))
-            listed = [m.id async for m in client.models.list()]
+            # Gemini's OpenAI-compatible API lists "models/<id>".
+            listed = [str(m.id).removeprefix("models/") async for m in client.models.list()]
         except Exception as exc:  # auth, network, anything: the runtime is not usable now
             return "offline", f"{runtime} at {self.endpoint(runtime)} did not answer: {type(exc).__name__}"
         if model and listed and model not in listed:

@@ -1,0 +1,499 @@
+"""A fake OpenAI-compatible chat server (Starlette app): stand-in for OpenAI and for Gemini's OpenAI endpoint.
+
+Shapes follow the OpenAI REST API (https://platform.openai.com/docs/api-reference/chat), so that the official
+``openai`` Python client works against it. The same routes are served under every prefix of :data:`PREFIXES`:
+``/v1`` (``base_url=<url>/v1``, like ``https://api.openai.com/v1``) and ``/v1beta/openai`` (``base_url=
+<url>/v1beta/openai/``, like ``https://generativelanguage.googleapis.com/v1beta/openai/``).
+
+* ``GET  {prefix}/models``              ``{"object": "list", "data": [{"id", "object": "model", "created",
+                                        "owned_by"}]}``; under the Gemini prefix the ids read ``models/<id>``
+                                        (see :attr:`FakeOpenAI.gemini_model_prefix`)
+* ``GET  {prefix}/models/{id}``         one model, or 404 ``model_not_found``
+* ``POST {prefix}/chat/completions``    a ``chat.completion`` object, or with ``"stream": true`` SSE
+                                        ``data: {chat.completion.chunk}`` lines: a role chunk, content (or
+                                        tool-call) deltas, a chunk with ``finish_reason``, a usage chunk when
+                                        ``stream_options.include_usage`` is set, then ``data: [DONE]``
+
+Replies come from :attr:`FakeOpenAI.queue` (scripted with ``enqueue_text`` / ``enqueue_tool_call``, like
+simonw/llm's ``MockModel.enqueue``), oldest first; with an empty queue the reply is ``echo: <last user message>``.
+``max_tokens`` / ``max_completion_tokens`` cut the reply (``finish_reason: "length"``).
+
+Errors use OpenAI's shape ``{"error": {"message", "type", "param", "code"}}``: 401 ``invalid_api_key`` when
+:attr:`FakeOpenAI.api_key` is set and the request lacks ``Authorization: Bearer <api_key>``, 404
+``model_not_found`` for an unknown model, 400 for a malformed request, 404 ``Invalid URL`` for unknown routes.
+Fault injection: set ``fake.fault`` (see :data:`FAULTS` and :class:`FakeOpenAI`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Fault = Literal["error", "slow", "not_found", "rate_limit"]
+FAULTS: tuple[str, ...] = ("error", "slow", "not_found", "rate_limit")
+
+OPENAI_PREFIX = "/v1"
+GEMINI_PREFIX = "/v1beta/openai"
+PREFIXES: tuple[str, ...] = (OPENAI_PREFIX, GEMINI_PREFIX)
+DEFAULT_MODELS: tuple[str, ...] = ("gpt-4o-mini", "gemini-2.0-flash")
+SYSTEM_FINGERPRINT = "fp_fake0001"
+MODEL_CREATED = 1_721_172_741  # 2024-07-16, a fixed "created" for every listed model
+
+SERVER_ERROR_MESSAGE = "The server had an error while processing your request. Sorry about that!"
+MISSING_KEY_MESSAGE = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer "
+    "auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're "
+    "accessing the API from your browser and are prompted for a username and password. You can obtain an API "
+    "key from https://platform.openai.com/account/api-keys."
+)
+
+_PIECE = re.compile(r"\s*\S+|\s+")
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def openai_error(
+    message: str,
+    status: int,
+    *,
+    type_: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """An error answer in OpenAI's shape."""
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def mask_key(key: str) -> str:
+    """A key as OpenAI's 401 message shows it: ``sk-abc***********wxyz``."""
+    if len(key) <= 8:
+        return "*" * len(key)
+    return key[:3] + "*" * (len(key) - 7) + key[-4:]
+
+
+def _pieces(text: str) -> list[str]:
+    """Stream pieces (words with their leading whitespace); ``"".join(_pieces(t)) == t``."""
+    return _PIECE.findall(text)
+
+
+def _count_tokens(text: str) -> int:
+    return len(_pieces(text))
+
+
+def _content_text(content: Any) -> str:
+    """The text of a message ``content``: a string, or a list of content parts (``{"type": "text", ...}``)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+        self.status = status
+
+    def response(self) -> JSONResponse:
+        return openai_error(self.message, self.status, param=self.param, code=self.code)
+
+
+def _model_not_found(model: str) -> _BadRequest:
+    return _BadRequest(
+        f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found", status=404
+    )
+
+
+@dataclass
+class ScriptedReply:
+    """One queued reply: text, or tool calls (``[{"id", "type": "function", "function": {"name", "arguments"}}]``,
+    ``arguments`` a JSON string, as the API sends it)."""
+
+    content: str | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------------
+# the app
+# --------------------------------------------------------------------------------------------------
+
+
+class _Instrument:
+    """ASGI wrapper: records every request, checks the API key, injects faults."""
+
+    def __init__(self, app: ASGIApp, fake: FakeOpenAI) -> None:
+        self.app = app
+        self.fake = fake
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        fake = self.fake
+        path: str = scope["path"]
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # client went away before sending the body
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        raw = b"".join(chunks)
+        body: dict[str, Any]
+        try:
+            parsed = json.loads(raw) if raw.strip() else {}
+            body = parsed if isinstance(parsed, dict) else {"_json": parsed}
+        except ValueError:
+            body = {"_invalid_json": raw.decode("utf-8", "replace")}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        auth = headers.get("authorization")
+        if auth is not None:
+            scheme, _, token = auth.partition(" ")
+            headers["authorization"] = f"{scheme} {mask_key(token.strip())}"
+        fake.hits[path] += 1
+        fake.requests.append({"method": scope["method"], "path": path, "headers": headers, "body": body})
+        fake.auth_headers.append(auth)
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            return await receive()
+
+        denied = fake.check_auth(auth)
+        if denied is not None:
+            await denied(scope, replay, send)
+            return
+        fault = fake.fault
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; expected one of {FAULTS}")
+        if fault == "slow":
+            await asyncio.sleep(fake.slow_seconds)
+        elif fault == "error":
+            await openai_error(SERVER_ERROR_MESSAGE, 500, type_="server_error")(scope, replay, send)
+            return
+        elif fault == "not_found":
+            model = str(body.get("model") or path.rsplit("/", 1)[-1])
+            await _model_not_found(model).response()(scope, replay, send)
+            return
+        elif fault == "rate_limit":
+            model = str(body.get("model") or "gpt-4o-mini")
+            text = (
+                f"Rate limit reached for {model} in organization org-fake on requests per min (RPM): Limit 3, "
+                f"Used 3, Requested 1. Please try again in {fake.retry_after}s."
+            )
+            response = openai_error(
+                text,
+                429,
+                type_="requests",
+                param="requests",
+                code="rate_limit_exceeded",
+                headers={"retry-after": str(fake.retry_after), "x-ratelimit-remaining-requests": "0"},
+            )
+            await response(scope, replay, send)
+            return
+        await self.app(scope, replay, send)
+
+
+async def _invalid_url(request: Request, exc: Exception) -> Response:
+    return openai_error(f"Invalid URL ({request.method} {request.url.path})", 404)
+
+
+class FakeOpenAI:
+    """State + Starlette app of a fake OpenAI-compatible server.
+
+    Constructor: ``FakeOpenAI(models=DEFAULT_MODELS, *, api_key=None, owned_by="system", token_delay=0.0,
+    slow_seconds=5.0, retry_after=20)``. ``reset()`` restores that state (and empties queue and records).
+
+    Attributes (all mutable from tests):
+      models:        served model ids (``GET /models`` lists them; chat with any other model -> 404)
+      api_key:       None: any (or no) key is accepted; a string: requests need ``Authorization: Bearer
+                     <api_key>``, else 401 (``code: "invalid_api_key"`` for a wrong key, ``code: null`` with
+                     OpenAI's "You didn't provide an API key" message when the header is missing)
+      fault:         None | "error" | "slow" | "not_found" | "rate_limit", applied to every route after the key check
+                     error:      500 ``server_error``
+                     slow:       sleep ``slow_seconds`` then answer normally
+                     not_found:  404 ``model_not_found`` (the body's model, or the last path segment)
+                     rate_limit: 429 ``rate_limit_exceeded`` with ``retry-after: <retry_after>``
+      slow_seconds:  delay of the ``slow`` fault
+      retry_after:   seconds in the ``retry-after`` header of the ``rate_limit`` fault
+      token_delay:   seconds slept before each streamed content piece
+      owned_by:      ``owned_by`` of listed models (Gemini's prefix always says ``google``)
+      gemini_model_prefix: prefix of the ids listed under :data:`GEMINI_PREFIX` (Gemini lists ``models/<id>``);
+                     under that prefix a request may name the model with or without it
+      queue:         scripted replies (:class:`ScriptedReply`), consumed oldest first by chat completions
+      hits:          Counter of requests per URL path (faulted and rejected requests included)
+      requests:      one dict per request: ``{"method", "path", "headers", "body"}``; header names are
+                     lower-case and the Authorization token is masked (``Bearer sk-***...wxyz``); ``body`` is the
+                     parsed JSON (``{}`` without a body)
+      auth_headers:  the raw ``Authorization`` header of each request (None when absent), same order as ``requests``
+      app:           the ASGI app (serve it with ``LiveServer(fake.app)``)
+    """
+
+    def __init__(
+        self,
+        models: Iterable[str] = DEFAULT_MODELS,
+        *,
+        api_key: str | None = None,
+        owned_by: str = "system",
+        token_delay: float = 0.0,
+        slow_seconds: float = 5.0,
+        retry_after: int = 20,
+    ) -> None:
+        self._initial = (list(models), api_key, owned_by, token_delay, slow_seconds, retry_after)
+        self.models: list[str] = []
+        self.api_key: str | None = None
+        self.owned_by = owned_by
+        self.token_delay = token_delay
+        self.slow_seconds = slow_seconds
+        self.retry_after = retry_after
+        self.gemini_model_prefix = "models/"
+        self.fault: Fault | None = None
+        self.queue: list[ScriptedReply] = []
+        self.hits: Counter[str] = Counter()
+        self.requests: list[dict[str, Any]] = []
+        self.auth_headers: list[str | None] = []
+        self._call_counter = 0
+        self.reset()
+        routes: list[Route] = []
+        for prefix in PREFIXES:
+            routes += [
+                Route(f"{prefix}/models", self._list_models, methods=["GET"]),
+                Route(f"{prefix}/models/{{model:path}}", self._get_model, methods=["GET"]),
+                Route(f"{prefix}/chat/completions", self._chat, methods=["POST"]),
+            ]
+        starlette = Starlette(routes=routes, exception_handlers={404: _invalid_url, 405: _invalid_url})
+        self.app: ASGIApp = _Instrument(starlette, self)
+
+    # ---- helpers for tests ------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the constructor's state: models, key, pacing; no fault, empty queue, nothing recorded."""
+        models, api_key, owned_by, token_delay, slow_seconds, retry_after = self._initial
+        self.models = list(models)
+        self.api_key = api_key
+        self.owned_by = owned_by
+        self.token_delay = token_delay
+        self.slow_seconds = slow_seconds
+        self.retry_after = retry_after
+        self.gemini_model_prefix = "models/"
+        self.fault = None
+        self.queue.clear()
+        self.hits.clear()
+        self.requests.clear()
+        self.auth_headers.clear()
+        self._call_counter = 0
+
+    def enqueue_text(self, text: str) -> None:
+        """The next chat completion answers ``text`` (``finish_reason: "stop"``)."""
+        self.queue.append(ScriptedReply(content=text))
+
+    def enqueue_tool_call(self, name: str, arguments: Mapping[str, Any], *, call_id: str | None = None) -> str:
+        """The next chat completion calls tool ``name`` (``finish_reason: "tool_calls"``); returns the call id."""
+        self._call_counter += 1
+        call_id = call_id or "call_" + hashlib.sha256(f"{name}\0{self._call_counter}".encode()).hexdigest()[:24]
+        call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(dict(arguments))}}
+        self.queue.append(ScriptedReply(tool_calls=[call]))
+        return call_id
+
+    def bodies(self, suffix: str = "/chat/completions") -> list[dict[str, Any]]:
+        """JSON bodies of the requests whose path ends with ``suffix``, oldest first."""
+        return [r["body"] for r in self.requests if r["path"].endswith(suffix)]
+
+    def check_auth(self, authorization: str | None) -> Response | None:
+        """The 401 answer for this ``Authorization`` header, or None when it is accepted."""
+        if self.api_key is None:
+            return None
+        if not authorization or not authorization.strip():
+            return openai_error(MISSING_KEY_MESSAGE, 401)
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() == "bearer" and token == self.api_key:
+            return None
+        message = (
+            f"Incorrect API key provided: {mask_key(token)}. "
+            "You can find your API key at https://platform.openai.com/account/api-keys."
+        )
+        return openai_error(message, 401, code="invalid_api_key")
+
+    # ---- internals ----------------------------------------------------------------------------------
+
+    def _resolve(self, request: Request, model: str) -> str | None:
+        """The served id ``model`` means on this prefix, or None."""
+        if model in self.models:
+            return model
+        prefix = self.gemini_model_prefix
+        if request.url.path.startswith(GEMINI_PREFIX + "/") and prefix and model.startswith(prefix):
+            bare = model[len(prefix) :]
+            return bare if bare in self.models else None
+        return None
+
+    def _model_object(self, request: Request, model_id: str) -> dict[str, Any]:
+        if request.url.path.startswith(GEMINI_PREFIX + "/"):
+            return {"id": self.gemini_model_prefix + model_id, "object": "model", "owned_by": "google"}
+        return {"id": model_id, "object": "model", "created": MODEL_CREATED, "owned_by": self.owned_by}
+
+    async def _list_models(self, request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [self._model_object(request, m) for m in self.models]})
+
+    async def _get_model(self, request: Request) -> Response:
+        name = request.path_params["model"]
+        model = self._resolve(request, name)
+        if model is None:
+            return _model_not_found(name).response()
+        return JSONResponse(self._model_object(request, model))
+
+    @staticmethod
+    def _parse(body: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        if "_invalid_json" in body or "_json" in body:
+            raise _BadRequest(
+                "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
+                "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid "
+                "JSON.)"
+            )
+        model = body.get("model")
+        if not model or not isinstance(model, str):
+            raise _BadRequest("you must provide a model parameter")
+        messages = body.get("messages")
+        if messages is None:
+            raise _BadRequest(
+                "Missing required parameter: 'messages'.", param="messages", code="missing_required_parameter"
+            )
+        if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
+            raise _BadRequest("Invalid type for 'messages': expected an array of message objects.", param="messages")
+        if not messages:
+            raise _BadRequest(
+                "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array "
+                "instead.",
+                param="messages",
+                code="empty_array",
+            )
+        return model, messages
+
+    def _next_reply(self, messages: list[dict[str, Any]]) -> ScriptedReply:
+        if self.queue:
+            return self.queue.pop(0)
+        last_user: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+        return ScriptedReply(content="echo: " + _content_text(last_user.get("content")))
+
+    async def _chat(self, request: Request) -> Response:
+        raw = await request.body()
+        try:
+            parsed = json.loads(raw) if raw.strip() else {}
+            body: dict[str, Any] = parsed if isinstance(parsed, dict) else {"_json": parsed}
+        except ValueError:
+            body = {"_invalid_json": raw.decode("utf-8", "replace")}
+        try:
+            name, messages = self._parse(body)
+            model = self._resolve(request, name)
+            if model is None:
+                raise _model_not_found(name)
+        except _BadRequest as exc:
+            return exc.response()
+        reply = self._next_reply(messages)
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        pieces = _pieces(reply.content or "")
+        finish_reason = "tool_calls" if reply.tool_calls else "stop"
+        if isinstance(limit, int) and limit > 0 and len(pieces) > limit:
+            pieces, finish_reason = pieces[:limit], "length"
+        content = "".join(pieces) if reply.content is not None else None
+        prompt_tokens = sum(_count_tokens(_content_text(m.get("content"))) + 4 for m in messages) + 3
+        prompt_tokens += 10 * len(body.get("tools") or [])
+        completion_tokens = len(pieces) + sum(8 + _count_tokens(c["function"]["arguments"]) for c in reply.tool_calls)
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
+        completion_id = (
+            "chatcmpl-" + hashlib.sha256(f"{time.time_ns()}\0{len(self.requests)}".encode()).hexdigest()[:29]
+        )
+        created = int(time.time())
+        if not body.get("stream"):
+            message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None, "annotations": []}
+            if reply.tool_calls:
+                message["tool_calls"] = reply.tool_calls
+            return JSONResponse(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": name,
+                    "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
+                    "usage": usage,
+                    "service_tier": "default",
+                    "system_fingerprint": SYSTEM_FINGERPRINT,
+                }
+            )
+        options = body.get("stream_options") or {}
+        include_usage = bool(options.get("include_usage")) if isinstance(options, dict) else False
+
+        def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+            obj: dict[str, Any] = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": name,
+                "service_tier": "default",
+                "system_fingerprint": SYSTEM_FINGERPRINT,
+                "choices": choices,
+            }
+            if include_usage:
+                obj["usage"] = None
+            obj.update(extra)
+            return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
+
+        def delta(d: dict[str, Any], reason: str | None = None) -> list[dict[str, Any]]:
+            return [{"index": 0, "delta": d, "logprobs": None, "finish_reason": reason}]
+
+        async def events() -> AsyncIterator[bytes]:
+            first: dict[str, Any] = {"role": "assistant", "content": None if reply.tool_calls else "", "refusal": None}
+            yield chunk(delta(first))
+            for piece in pieces:
+                if self.token_delay:
+                    await asyncio.sleep(self.token_delay)
+                yield chunk(delta({"content": piece}))
+            for index, call in enumerate(reply.tool_calls):
+                head = {"index": index, "id": call["id"], "type": "function"}
+                head["function"] = {"name": call["function"]["name"], "arguments": ""}
+                yield chunk(delta({"tool_calls": [head]}))
+                for part in _pieces(call["function"]["arguments"]):
+                    yield chunk(delta({"tool_calls": [{"index": index, "function": {"arguments": part}}]}))
+            yield chunk(delta({}, finish_reason))
+            if include_usage:
+                yield chunk([], usage=usage)
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"cache-control": "no-cache"})

@@ -11,6 +11,8 @@ fi
 stamp=".venv/.installed${extras:+-$extras}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}" >&2
+  # A portable llama.cpp build: the same wheel (cached by pip) works on any x86-64 machine.
+  CMAKE_ARGS=${CMAKE_ARGS:--DGGML_NATIVE=OFF} \
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}" >&2
   touch "$stamp"
 fi

@@ -239,3 +239,27 @@ async def test_alias_mismatch_is_degraded(session: ClientSession, home: Path) ->
     (home / "runtime.json").write_text(json.dumps(state))
     server = next(s for s in (await call(session, "runtime_status"))["servers"] if s["name"] == "llamacpp")
     assert server["status"] == "degraded" and "404" in server["error"]
+
+
+async def test_vllm_activation_restarts_the_server_with_the_served_model_name(
+    runtime_settings: dict[str, Any], home: Path
+) -> None:
+    from tests.fakes.hub import TINY_CHAT
+
+    port = free_port()
+    app = build(runtime_settings, vllm_endpoint=f"http://127.0.0.1:{port}/v1",
+                vllm_command=f"{sys.executable} {STUB} --host {{host}} --port {{port}} "
+                             "--model {served_model_name} --model-path {model_path}")
+    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+        try:
+            await call(client, "install_model", name=TINY_CHAT, provider="hf", wait=True)
+            active = await call(client, "switch_runtime", provider="vllm", model=TINY_CHAT)
+            assert active["provider"] == "vllm" and active["status"] == "online"
+            server = next(s for s in (await call(client, "runtime_status"))["servers"] if s["name"] == "vllm")
+            argv = psutil.Process(server["pid"]).cmdline()
+            snapshot = app.registry.find(TINY_CHAT).local_path
+            assert argv[argv.index("--model") + 1] == TINY_CHAT and argv[argv.index("--model-path") + 1] == snapshot
+            answer = await call(client, "chat", prompt="ping", max_tokens=4)
+            assert answer["llm_provider"] == "vllm" and answer["text"].startswith("echo")
+        finally:
+            await app.runtimes.stop("vllm")

@@ -1,0 +1,123 @@
+"""The llamacpp runtime for real: llama-cpp-python's server, started and switched by control_runtime and
+activate_model, on tiny GGUF models the suite generates (one with a Gemma template that rejects system)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] is not installed")
+pytest.importorskip("gguf")
+
+from mcp import ClientSession
+from mcp.shared.memory import create_connected_server_and_client_session
+
+from tests.conftest import make_settings
+from tests.fakes.hub import FakeHub, seed_files
+from tests.fakes.live import LiveServer
+from tests.fakes.tiny_gguf import write_tiny_gemma, write_tiny_llama
+from tests.test_catalog_tools import call, error_text
+from venom_mcp.app import App
+from venom_mcp.server import build_server
+
+LLAMA = "venom-test/llama-tiny-GGUF"
+GEMMA = "venom-test/gemma-tiny-GGUF"
+COMMAND = (f"{sys.executable} -m llama_cpp.server --model {{model_path}} --model_alias {{served_model_name}} "
+           "--host {host} --port {port} --n_ctx 512 --interrupt_requests False")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def gguf_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("gguf")
+    files = seed_files()
+    files[LLAMA] = {"llama-tiny.Q8_0.gguf": write_tiny_llama(folder / "l.gguf").read_bytes(), "README.md": b"tiny"}
+    files[GEMMA] = {"gemma-tiny.Q8_0.gguf": write_tiny_gemma(folder / "g.gguf").read_bytes(), "README.md": b"tiny"}
+    with LiveServer(FakeHub(files=files).app) as server:
+        yield server.url
+
+
+@pytest.fixture
+async def llama_app(home: Path, gguf_hub: str, library_url: str, ollama_url: str) -> AsyncIterator[App]:
+    app = App(make_settings(home, gguf_hub, library_url, ollama_host=ollama_url, runtime_profile="full",
+                            llamacpp_endpoint=f"http://127.0.0.1:{free_port()}/v1", llamacpp_command=COMMAND,
+                            start_timeout_seconds=60))
+    yield app
+    await app.aclose()
+
+
+@pytest.fixture
+async def session(llama_app: App) -> AsyncIterator[ClientSession]:
+    async with create_connected_server_and_client_session(build_server(llama_app)._mcp_server) as client:
+        try:
+            yield client
+        finally:
+            await llama_app.runtimes.stop("llamacpp")
+
+
+async def test_llamacpp_serves_switches_and_stops_cleanly(session: ClientSession, llama_app: App) -> None:
+    await call(session, "install_model", name=f"{LLAMA}:Q8_0", provider="hf", wait=True)
+    await call(session, "install_model", name=f"{GEMMA}:Q8_0", provider="hf", wait=True)
+    active = await call(session, "activate_model", name=f"{LLAMA}:Q8_0", runtime="llamacpp")
+    assert active["status"] == "online" and active["provider"] == "llamacpp"
+    server = (await call(session, "runtime_status"))["servers"]
+    llama = next(s for s in server if s["name"] == "llamacpp")
+    assert llama["managed_by"] == "process" and llama["served_model_name"] == f"{LLAMA}:Q8_0"
+    assert 10 < llama["memory_mb"] < 2000 and llama["uptime_seconds"] >= 0
+    first_pid = llama["pid"]
+    answer = await call(session, "chat", prompt="Hello", system="Be brief.", max_tokens=8)
+    assert answer["llm_provider"] == "llamacpp" and answer["llm_model"] == f"{LLAMA}:Q8_0"
+    assert answer["text"] and answer["llm_endpoint"] == llama_app.settings.llamacpp_endpoint
+    # Switch the server to the Gemma-like model: a restart with the new alias.
+    switched = await call(session, "run_slash_command", text=f"/llamacpp {GEMMA}:Q8_0")
+    assert switched["active"]["model"] == f"{GEMMA}:Q8_0" and switched["active"]["status"] == "online"
+    gemma = next(s for s in (await call(session, "runtime_status"))["servers"] if s["name"] == "llamacpp")
+    assert gemma["pid"] != first_pid and not psutil.pid_exists(first_pid)
+    caps = (await call(session, "model_capabilities", name=f"{GEMMA}:Q8_0"))["capabilities"]
+    assert caps["supports_system_role"] is False
+    # The real server rejects a system message with this template; venom-mcp folds it into the user turn.
+    from openai import AsyncOpenAI, InternalServerError
+
+    direct = AsyncOpenAI(base_url=llama_app.settings.llamacpp_endpoint, api_key="none", max_retries=0)
+    with pytest.raises(InternalServerError, match="System role not supported"):
+        await direct.chat.completions.create(model=f"{GEMMA}:Q8_0", max_tokens=4, messages=[
+            {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])
+    await direct.close()
+    folded = await call(session, "chat", prompt="Hi", system="Be brief.", max_tokens=8)
+    assert folded["llm_model"] == f"{GEMMA}:Q8_0" and folded["text"]
+    # Stop: the process and its children are gone, nothing is left holding memory.
+    pid = gemma["pid"]
+    children = psutil.Process(pid).children(recursive=True)
+    stopped = await call(session, "control_runtime", server="llamacpp", action="stop")
+    assert stopped["status"] == "offline" and not psutil.pid_exists(pid)
+    assert all(not psutil.pid_exists(c.pid) for c in children)
+    text = await error_text(session, "chat", prompt="Hi")
+    assert "llamacpp" in text and llama_app.settings.llamacpp_endpoint in text
+
+
+async def test_failed_activation_rolls_back_to_the_previous_model(
+    session: ClientSession, llama_app: App, home: Path
+) -> None:
+    await call(session, "install_model", name=f"{LLAMA}:Q8_0", provider="hf", wait=True)
+    await call(session, "install_model", name=f"{GEMMA}:Q8_0", provider="hf", wait=True)
+    await call(session, "activate_model", name=f"{LLAMA}:Q8_0", runtime="llamacpp")
+    gemma_file = Path(llama_app.registry.find(f"{GEMMA}:Q8_0").local_path or "")
+    blob = gemma_file.resolve()
+    blob.chmod(0o644)
+    blob.write_bytes(b"GGUF but not really")  # a model file llama.cpp cannot load
+    text = await error_text(session, "activate_model", name=f"{GEMMA}:Q8_0", runtime="llamacpp")
+    assert "did not come up on llamacpp" in text and f"rolled back to {LLAMA}:Q8_0" in text
+    status = next(s for s in (await call(session, "runtime_status"))["servers"] if s["name"] == "llamacpp")
+    assert status["status"] == "online" and status["served_model_name"] == f"{LLAMA}:Q8_0"
+    answer = await call(session, "chat", prompt="Hi", max_tokens=4)
+    assert answer["llm_model"] == f"{LLAMA}:Q8_0"

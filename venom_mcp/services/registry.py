@@ -102,6 +102,7 @@ class ModelRegistry:
         self._manifest_path = settings.path("manifest.json")
         self._runtime_path = settings.path("runtime.json")
         self.warnings: list[str] = []
+        self._manifest_cache: tuple[tuple[int, int, int], list[ModelMetadata]] | None = None
         self.runtimes: RuntimeController | None = None  # set by the App once the controller exists
 
     async def aclose(self) -> None:
@@ -139,13 +140,25 @@ class ModelRegistry:
     # ---- manifest ---------------------------------------------------------------------------------
 
     def manifest(self) -> list[ModelMetadata]:
-        """The installed models as the manifest records them; a corrupt file is moved aside and reported."""
+        """The installed models as the manifest records them; a corrupt file is moved aside and reported.
+
+        Parsed again only when the file changed (an atomic write always gives it a new inode): chat and
+        capabilities look it up on every call."""
+        try:
+            stat = os.stat(self._manifest_path)
+        except FileNotFoundError:
+            return []
+        signature = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if self._manifest_cache is not None and self._manifest_cache[0] == signature:
+            return list(self._manifest_cache[1])
         try:
             raw = read_json(self._manifest_path)
-            return [] if raw is None else _MANIFEST.validate_python(raw.get("models", []))
+            models = [] if raw is None else _MANIFEST.validate_python(raw.get("models", []))
         except (StateError, ValidationError, AttributeError) as exc:
             self._set_aside(exc)
             return []
+        self._manifest_cache = (signature, models)
+        return list(models)
 
     def _set_aside(self, exc: Exception) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -382,11 +382,10 @@ class RuntimeController:
         if runtime in ("openai", "google") and not self._api_key(runtime):
             variable = "OPENAI_API_KEY" if runtime == "openai" else "GOOGLE_API_KEY"
             raise ConfigError(f"no API key: set {variable}")
-        text = await self.clients.chat(base_url=self.endpoint(runtime), api_key=self._api_key(runtime), model=model,
+        # Non-streaming on purpose: llama.cpp reports a template error as HTTP 500 here, but as an empty
+        # 200 stream when streaming.
+        return await self.clients.chat(base_url=self.endpoint(runtime), api_key=self._api_key(runtime), model=model,
                                        messages=messages, params=params)
-        if not text:
-            raise UpstreamError("the runtime answered with an empty message")
-        return text
 
     async def usage(self) -> dict[str, Any]:
         """The raw readings for resource_usage (the tool shapes them)."""

@@ -263,3 +263,24 @@ async def test_vllm_activation_restarts_the_server_with_the_served_model_name(
             assert answer["llm_provider"] == "vllm" and answer["text"].startswith("echo")
         finally:
             await app.runtimes.stop("vllm")
+
+
+async def test_systemd_unit_is_driven_with_systemctl(
+    runtime_settings: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ollama: FakeOllama
+) -> None:
+    calls = tmp_path / "systemctl.calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "systemctl"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$1" = show ] && echo 0\nexit 0\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    app = build(runtime_settings, ollama_systemd_unit="ollama.service")
+    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+        started = await call(client, "control_runtime", server="ollama", action="restart")
+        assert started["managed_by"] == "systemd" and started["status"] == "online"
+        stopped = await call(client, "control_runtime", server="ollama", action="stop")
+        assert stopped["managed_by"] == "systemd"
+    lines = [line for line in calls.read_text().splitlines() if not line.startswith("show")]
+    assert lines == ["restart ollama.service", "stop ollama.service"]
+    assert not (app.settings.venom_home / "run" / "ollama.pid").exists(), "no managed process was started"

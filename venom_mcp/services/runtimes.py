@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, get_args
@@ -192,6 +193,12 @@ class RuntimeController:
         if action == "stop":
             return await self.stop(server)
         if action == "restart":
+            unit = self._unit(server)
+            if unit:
+                result = await asyncio.to_thread(Systemd.run, "restart", unit)
+                if result.returncode != 0:
+                    raise UpstreamError(f"systemctl restart {unit} failed: {result.stderr.strip()}")
+                return await self._wait_healthy(server, self.configured_model(server))
             await self.stop(server)
         return await self.start(server)
 
@@ -228,8 +235,6 @@ class RuntimeController:
         if server == "ollama":
             host, port = _host_port(self.settings.ollama_host, 11434)
             profile = dict(OLLAMA_PROFILES[self.settings.ollama_profile])
-            import os
-
             profile.update({k: v for k, v in os.environ.items() if k.startswith("OLLAMA_")})
             profile["OLLAMA_HOST"] = f"{host}:{port}"
             return build_argv(self.settings.ollama_command, host=host, port=port, model_path="",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from openai import AsyncOpenAI  # noqa: E402
 
 from bench.jsonrpc import StdioRpc  # noqa: E402
 from tests.fakes.hub import FakeHub, seed_files  # noqa: E402
-from tests.fakes.live import LiveServer  # noqa: E402
+from tests.fakes.live import LiveServer, free_port  # noqa: E402
 from tests.fakes.tiny_gguf import write_tiny_llama  # noqa: E402
 
 REPO = "venom-bench/tiny-GGUF"
@@ -35,11 +34,6 @@ MODEL = f"{REPO}:Q8_0"
 COMMAND = (f"{sys.executable} -m llama_cpp.server --model {{model_path}} --model_alias {{served_model_name}} "
            "--host {host} --port {port} --n_ctx 512 --interrupt_requests False")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def bare_echo(calls: int) -> float:

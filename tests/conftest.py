@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from mcp import ClientSession
 from mcp.shared.memory import create_connected_server_and_client_session
 
 from tests.fakes.hub import FakeHub
-from tests.fakes.live import LiveServer
+from tests.fakes.live import LiveServer, free_port
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.ollama_library import FakeOllamaLibrary
 from venom_mcp.app import App
@@ -93,10 +92,7 @@ def library_url(library_server: tuple[FakeOllamaLibrary, LiveServer], library: F
 @pytest.fixture
 def closed_url() -> str:
     """A loopback URL where nothing listens: connections are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture

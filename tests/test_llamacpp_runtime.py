@@ -3,7 +3,6 @@ activate_model, on tiny GGUF models the suite generates (one with a Gemma templa
 
 from __future__ import annotations
 
-import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from mcp.shared.memory import create_connected_server_and_client_session
 
 from tests.conftest import make_settings
 from tests.fakes.hub import FakeHub, seed_files
-from tests.fakes.live import LiveServer
+from tests.fakes.live import LiveServer, free_port
 from tests.fakes.tiny_gguf import write_tiny_gemma, write_tiny_llama
 from tests.test_catalog_tools import call, error_text
 from venom_mcp.app import App
@@ -30,11 +29,6 @@ GEMMA = "venom-test/gemma-tiny-GGUF"
 COMMAND = (f"{sys.executable} -m llama_cpp.server --model {{model_path}} --model_alias {{served_model_name}} "
            "--host {host} --port {port} --n_ctx 512 --interrupt_requests False")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from mcp.shared.memory import create_connected_server_and_client_session
 
 from tests.conftest import make_settings
 from tests.fakes.hub import TINY_GGUF
-from tests.fakes.live import LiveServer
+from tests.fakes.live import LiveServer, free_port
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_server import GEMINI_PREFIX, OPENAI_PREFIX, FakeOpenAI
 from tests.test_catalog_tools import call, error_text
@@ -44,11 +43,6 @@ def cloud(cloud_server: tuple[FakeOpenAI, LiveServer]) -> FakeOpenAI:
     cloud_server[0].reset()
     return cloud_server[0]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

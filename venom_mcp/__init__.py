@@ -14,10 +14,12 @@ if TYPE_CHECKING:
     from .config import Settings
     from .records import Capabilities, CatalogModel, CatalogResult, InstalledModel, NewsItem, NewsResult, Operation
     from .services.registry import ModelRegistry
+    from .services.runtimes import parse_slash_command
 
 _EXPORTS = {
     "App": "app",
     "ModelRegistry": "services.registry",
+    "parse_slash_command": "services.runtimes",
     "Operation": "records",
     "Capabilities": "records",
     "InstalledModel": "records",
@@ -30,7 +32,7 @@ _EXPORTS = {
 
 __all__ = [
     "App", "Capabilities", "CatalogModel", "CatalogResult", "InstalledModel", "ModelRegistry", "NewsItem",
-    "NewsResult", "Operation", "Settings", "__version__",
+    "NewsResult", "Operation", "Settings", "__version__", "parse_slash_command",
 ]
 
 

@@ -135,7 +135,12 @@ def http_app(app: App, host: str, port: int) -> Any:
 
 
 def serve_stdio(app: App) -> None:
-    build_server(app).run("stdio")
+    import anyio
+
+    from .stdio import run_stdio
+
+    server = build_server(app)
+    anyio.run(run_stdio, server)
 
 
 def serve_http(app: App, host: str, port: int) -> None:

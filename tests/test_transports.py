@@ -140,3 +140,19 @@ def test_cli_call_prints_json_and_reports_errors(home: Path, hub_url: str, libra
                              timeout=60, env=env)
     assert listing.returncode == 0 and len(listing.stdout.splitlines()) >= 11
     assert all(line.split()[0].isidentifier() for line in listing.stdout.splitlines())
+
+
+def test_stdio_from_a_file_uses_the_sdk_transport(home: Path, hub_url: str, library_url: str, tmp_path: Path) -> None:
+    # A regular file on stdin is not a pipe: the SDK's own (threaded) transport serves it, with the same result.
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("".join(json.dumps(m) + "\n" for m in [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}},
+    ]))
+    with requests.open("rb") as stdin:
+        proc = subprocess.run([sys.executable, "-m", "venom_mcp", "serve"], stdin=stdin, capture_output=True,
+                              timeout=30, env=server_env(home, hub_url, library_url))
+    # (At end of file the SDK transport stops reading, so only the first request is certain to be answered.)
+    replies = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert proc.returncode == 0 and [r["id"] for r in replies] == [1]
+    assert replies[0]["result"]["serverInfo"]["name"] == "venom-mcp"

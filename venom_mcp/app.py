@@ -15,6 +15,7 @@ from .adapters.processes import ProcessSupervisor
 from .cache import TTLCache
 from .config import Settings
 from .services.catalog import CatalogService
+from .services.governance import Governance
 from .services.operations import Operations
 from .services.registry import ModelRegistry
 from .services.runtimes import RuntimeController
@@ -70,7 +71,7 @@ class App:
         )
         registry.runtimes = RuntimeController(
             self.settings, registry, self.ollama, self.openai_clients,
-            ProcessSupervisor(self.settings.path("run"), self.settings.path("logs")),
+            ProcessSupervisor(self.settings.path("run"), self.settings.path("logs")), self.governance,
         )
         return registry
 
@@ -79,6 +80,10 @@ class App:
         controller = self.registry.runtimes
         assert controller is not None  # set in `registry`
         return controller
+
+    @cached_property
+    def governance(self) -> Governance:
+        return Governance(self.settings, self.settings.path("requests.json"))
 
     @cached_property
     def openai_clients(self) -> OpenAIClients:

@@ -152,6 +152,23 @@ class Settings(BaseSettings):
         default=120, gt=0, validation_alias=_env("VENOM_LLM_TIMEOUT_SECONDS", "llm_timeout_seconds")
     )
 
+    rate_limits: str = Field(
+        default="", validation_alias=_env("VENOM_RATE_LIMITS", "rate_limits"),
+        description="Per provider 'requests/tokens' per minute, e.g. 'openai=60/90000,google=30/60000'.",
+    )
+    budget_usd: float | None = Field(default=None, ge=0, validation_alias=_env("VENOM_BUDGET_USD", "budget_usd"))
+    budget_soft_usd: float | None = Field(
+        default=None, ge=0, validation_alias=_env("VENOM_BUDGET_SOFT_USD", "budget_soft_usd")
+    )
+    provider_budgets_usd: str = Field(
+        default="", validation_alias=_env("VENOM_PROVIDER_BUDGETS_USD", "provider_budgets_usd"),
+        description="Hard budget per provider, e.g. 'openai=5,google=2'.",
+    )
+    prices_per_1k: str = Field(
+        default="", validation_alias=_env("VENOM_PRICES_PER_1K", "prices_per_1k"),
+        description="USD per 1k tokens, 'model=input/output' pairs, e.g. 'gpt-4o-mini=0.00015/0.0006'.",
+    )
+
     @field_validator(
         "hf_endpoint", "ollama_host", "ollama_library_url", "vllm_endpoint", "llamacpp_endpoint",
         "openai_base_url", "google_base_url",

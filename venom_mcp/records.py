@@ -246,3 +246,57 @@ class Usage(Record):
     vram_total_mb: float | None = None
     vram_usage_percent: float | None = None
     models_count: int
+
+
+# ---- governance and translation (SPEC section 4) ---------------------------------------------------
+
+ReasonCode = Literal["RATE_LIMITED", "BUDGET_EXCEEDED", "AUTH_ERROR", "TIMEOUT", "PROVIDER_DOWN", "MODEL_NOT_FOUND"]
+
+
+class RequestRecord(Record):
+    request_id: str
+    llm_provider: str
+    llm_model: str
+    llm_endpoint: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_seconds: float | None = None
+    status: Literal["in_progress", "ok", "error"] = "in_progress"
+    error: str | None = None
+    reason: ReasonCode | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float = 0.0
+
+
+class RequestHistory(Record):
+    requests: list[RequestRecord]
+    count: int
+
+
+class ProviderMetrics(Record):
+    provider: str
+    requests: int
+    errors: int
+    success_rate: float
+    latency_ms_p50: float | None
+    latency_ms_p95: float | None
+    latency_ms_p99: float | None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float
+    health_score: float = Field(description="0..100: falls as errors and latency rise.")
+
+
+class ProviderMetricsList(Record):
+    providers: list[ProviderMetrics]
+
+
+class TranslateResult(Record):
+    translated_text: str
+    source_lang: str | None
+    target_lang: str
+    llm_provider: str | None
+    llm_model: str | None
+    cached: bool
+    chunks: int

@@ -62,13 +62,14 @@ class OllamaAdapter:
     async def chat(
         self, model: str, messages: list[dict[str, str]], options: dict[str, object], keep_alive: str | None = None,
         wait_seconds: float = 120,
-    ) -> str:
-        """One non-streaming /api/chat answer."""
+    ) -> tuple[str, int | None, int | None]:
+        """One non-streaming /api/chat answer: (text, prompt tokens, completion tokens)."""
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": False, "options": options}
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
         reply = await self._request("POST", "/api/chat", body, wait_seconds)
-        return str((reply.get("message") or {}).get("content") or "")
+        text = str((reply.get("message") or {}).get("content") or "")
+        return text, reply.get("prompt_eval_count"), reply.get("eval_count")
 
     async def pull(self, model: str) -> AsyncIterator[dict[str, Any]]:
         """The NDJSON progress lines of a pull, as Ollama sends them. An `{"error": ...}` line raises."""

@@ -60,8 +60,9 @@ class OpenAIClients:
         return self._clients[key]
 
     async def chat(self, *, base_url: str, api_key: str | None, model: str, messages: list[dict[str, str]],
-                   params: dict[str, object]) -> str:
-        """One chat completion; parameters outside the OpenAI set (repetition_penalty...) go in extra_body."""
+                   params: dict[str, object]) -> tuple[str, int | None, int | None]:
+        """One chat completion: (text, prompt tokens, completion tokens). Parameters outside the OpenAI set
+        (repetition_penalty...) go in extra_body."""
         standard = {"max_tokens", "temperature", "top_p", "seed"}
         request: dict[str, Any] = {"model": model, "messages": messages}
         request.update({k: v for k, v in params.items() if k in standard})
@@ -69,7 +70,9 @@ class OpenAIClients:
         if extra:
             request["extra_body"] = extra
         response = await self.get(base_url, api_key).chat.completions.create(**request)
-        return str(response.choices[0].message.content or "")
+        usage = response.usage
+        return (str(response.choices[0].message.content or ""), usage.prompt_tokens if usage else None,
+                usage.completion_tokens if usage else None)
 
     async def aclose(self) -> None:
         for client in self._clients.values():

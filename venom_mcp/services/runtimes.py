@@ -29,6 +29,7 @@ from ..records import (
 )
 from ..store import atomic_write_json, locked
 from .capabilities import adapt_messages
+from .governance import GateClosed, Governance
 
 if TYPE_CHECKING:
     from ..adapters.ollama import OllamaAdapter
@@ -58,8 +59,9 @@ def _host_port(url: str, default_port: int) -> tuple[str, str]:
 
 class RuntimeController:
     def __init__(self, settings: Settings, registry: ModelRegistry, ollama: OllamaAdapter, clients: OpenAIClients,
-                 supervisor: ProcessSupervisor) -> None:
+                 supervisor: ProcessSupervisor, governance: Governance) -> None:
         self.settings = settings
+        self.governance = governance
         self.registry = registry
         self.ollama = ollama
         self.clients = clients
@@ -349,36 +351,55 @@ class RuntimeController:
             return Capabilities()
 
     async def chat(self, prompt: str, system: str | None, max_tokens: int, temperature: float | None) -> ChatResult:
-        active = self._state().get("active") or {}
-        if not active.get("runtime"):
-            raise InvalidArgument("no active runtime: use activate_model or switch_runtime first")
-        order = [active["runtime"]] + [r for r in self.settings.fallbacks if r != active["runtime"]]
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+        return await self.complete(messages, max_tokens, temperature)
+
+    async def complete(self, messages: list[dict[str, str]], max_tokens: int, temperature: float | None,
+                       runtime: str | None = None, model: str | None = None) -> ChatResult:
+        """One answer from the active runtime (or the given one), falling back along VENOM_FALLBACK_ORDER.
+
+        Every attempt passes the governance gate (limits, budgets) and lands in the request history."""
+        if runtime is None:
+            active = self._state().get("active") or {}
+            if not active.get("runtime"):
+                raise InvalidArgument("no active runtime: use activate_model or switch_runtime first")
+            runtime, model = active["runtime"], active["model"]
+        order = [runtime] + [r for r in self.settings.fallbacks if r != runtime]
         failures: list[str] = []
-        for runtime in order:
-            model = active["model"] if runtime == active["runtime"] else (
-                self.configured_model(runtime) or CLOUD_DEFAULT_MODELS.get(runtime))
-            if model is None:
-                failures.append(f"{runtime}: no model configured")
+        estimated = sum(len(m["content"]) for m in messages) // 4 + max_tokens
+        for candidate in order:
+            name = model if candidate == runtime else (
+                self.configured_model(candidate) or CLOUD_DEFAULT_MODELS.get(candidate))
+            if name is None:
+                failures.append(f"{candidate}: no model configured")
                 continue
+            endpoint = self.endpoint(candidate)
             try:
-                started = time.perf_counter()
-                text = await self._ask(runtime, model, prompt, system, max_tokens, temperature)
+                record = await self.governance.admit(candidate, name, endpoint, estimated)
+            except GateClosed as exc:
+                failures.append(f"{candidate} ({name} at {endpoint}) refused: {exc}")
+                continue
+            started = time.perf_counter()
+            try:
+                text, prompt_tokens, completion_tokens = await self._ask(
+                    candidate, name, messages, max_tokens, temperature)
             except Exception as exc:  # each failure moves on along the fallback order
-                reason = f"{runtime} ({model} at {self.endpoint(runtime)}) failed: {_describe(exc)}"
+                self.governance.finish(record, error=exc)
+                reason = self.governance.mask(f"{candidate} ({name} at {endpoint}) failed: {record.error}")
                 log.warning("%s", reason)
                 failures.append(reason)
                 continue
-            return ChatResult(
-                text=text, llm_provider=runtime, llm_model=model, llm_endpoint=self.endpoint(runtime),
+            self.governance.finish(record, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+            return ChatResult.model_validate(dict(
+                text=text, llm_provider=candidate, llm_model=name, llm_endpoint=endpoint,
                 latency_ms=round((time.perf_counter() - started) * 1000, 1),
-                fallback_from=order[0] if runtime != order[0] else None,
-            )
+                fallback_from=runtime if candidate != runtime else None,
+            ))
         hint = "" if self.settings.fallbacks else " (no fallback configured: VENOM_FALLBACK_ORDER)"
-        raise UpstreamError("; ".join(failures) + hint)
+        raise UpstreamError(self.governance.mask("; ".join(failures) + hint))
 
-    async def _ask(self, runtime: str, model: str, prompt: str, system: str | None, max_tokens: int,
-                   temperature: float | None) -> str:
-        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    async def _ask(self, runtime: str, model: str, messages: list[dict[str, str]], max_tokens: int,
+                   temperature: float | None) -> tuple[str, int | None, int | None]:
         messages = adapt_messages(messages, self._capabilities(model))
         params = map_parameters(runtime, {"max_tokens": max_tokens, "temperature": temperature})
         if runtime == "ollama":
@@ -405,10 +426,3 @@ class RuntimeController:
 
 async def _zero() -> int:
     return 0
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    status = getattr(exc, "status_code", None)
-    name = type(exc).__name__
-    return f"{name} {status}: {text}" if status else f"{name}: {text}" if text else name

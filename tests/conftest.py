@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import ClientSession
@@ -14,6 +16,7 @@ from tests.fakes.hub import FakeHub
 from tests.fakes.live import LiveServer, free_port
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.ollama_library import FakeOllamaLibrary
+from tests.fakes.openai_server import GEMINI_PREFIX, OPENAI_PREFIX, FakeOpenAI
 from venom_mcp.app import App
 from venom_mcp.config import Settings
 from venom_mcp.server import build_server
@@ -135,3 +138,47 @@ async def app(settings: Settings) -> AsyncIterator[App]:
 async def client(app: App) -> AsyncIterator[ClientSession]:
     async with create_connected_server_and_client_session(build_server(app)._mcp_server) as session:
         yield session
+
+
+# ---- runtimes: a fake OpenAI-compatible cloud and settings for runtime tests ------------------------
+
+OPENAI_KEY = "sk-test-OPENAIKEY1234567890"
+GOOGLE_KEY = "AIza-test-GOOGLEKEY1234567890"
+STUB = Path(__file__).parent / "fakes" / "openai_stub_server.py"
+
+
+@pytest.fixture(scope="module")
+def cloud_server() -> Iterator[tuple[FakeOpenAI, LiveServer]]:
+    fake = FakeOpenAI()
+    with LiveServer(fake.app) as server:
+        yield fake, server
+
+
+@pytest.fixture
+def cloud(cloud_server: tuple[FakeOpenAI, LiveServer]) -> FakeOpenAI:
+    cloud_server[0].reset()
+    return cloud_server[0]
+
+
+
+@pytest.fixture
+def runtime_settings(home: Path, hub_url: str, library_url: str, ollama_url: str,
+                     cloud_server: tuple[FakeOpenAI, LiveServer], cloud: FakeOpenAI) -> dict[str, Any]:
+    url = cloud_server[1].url
+    return {
+        "home": home, "hub_url": hub_url, "library_url": library_url, "ollama_host": ollama_url,
+        "openai_base_url": url + OPENAI_PREFIX, "google_base_url": url + GEMINI_PREFIX,
+        "openai_api_key": OPENAI_KEY, "google_api_key": GOOGLE_KEY, "runtime_profile": "full",
+        "llamacpp_endpoint": f"http://127.0.0.1:{free_port()}/v1",
+        "llamacpp_command": f"{sys.executable} {STUB} --host {{host}} --port {{port}} --model {{served_model_name}} "
+                            "--model-path {model_path}",
+        "start_timeout_seconds": 20,
+    }
+
+
+def build(values: dict[str, Any], **overrides: Any) -> App:
+    values = {**values, **overrides}
+    home, hub_url, library_url = values.pop("home"), values.pop("hub_url"), values.pop("library_url")
+    return App(make_settings(home, hub_url, library_url, **values))
+
+

@@ -26,7 +26,9 @@ from .records import (
     NewsResult,
     Operation,
     OperationList,
+    ProviderMetricsList,
     ProviderName,
+    RequestHistory,
     RuntimeName,
     RuntimeStatus,
     ServerName,
@@ -318,3 +320,21 @@ class ToolCatalog:
             else None,
             models_count=len(registry.manifest()),
         )
+
+    # ---- governance ------------------------------------------------------------------------------
+
+    @tool("Provider metrics", read_only=True)
+    async def provider_metrics(self) -> ProviderMetricsList:
+        """Per provider: requests, errors, success rate, latency p50/p95/p99, tokens, cost in USD and a health
+        score (0..100) that falls when errors or latency rise. Counts since the server started."""
+        return ProviderMetricsList(providers=self.app.governance.metrics())
+
+    @tool("Request history", read_only=True)
+    async def request_history(
+        self, limit: Annotated[int, Field(ge=1, le=500, description="How many, newest first.")] = 20
+    ) -> RequestHistory:
+        """Every language-model request, newest first: provider, model, endpoint, start and finish (null while it
+        runs), duration, status and error with its reason code (RATE_LIMITED, BUDGET_EXCEEDED, AUTH_ERROR, TIMEOUT,
+        PROVIDER_DOWN, MODEL_NOT_FOUND)."""
+        requests = self.app.governance.history(limit)
+        return RequestHistory(requests=requests, count=len(requests))

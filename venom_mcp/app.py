@@ -19,6 +19,8 @@ from .services.governance import Governance
 from .services.operations import Operations
 from .services.registry import ModelRegistry
 from .services.runtimes import RuntimeController
+from .services.translation import TranslationService
+from .services.translation_text import TranslationCache
 
 USER_AGENT = "venom-mcp/0.1 (+https://github.com/venom-mcp)"
 
@@ -80,6 +82,11 @@ class App:
         controller = self.registry.runtimes
         assert controller is not None  # set in `registry`
         return controller
+
+    @cached_property
+    def translation(self) -> TranslationService:
+        cache = TranslationCache(self.settings.path("cache", "translations.json"))
+        return TranslationService(self.runtimes, cache)
 
     @cached_property
     def governance(self) -> Governance:

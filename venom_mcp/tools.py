@@ -34,6 +34,7 @@ from .records import (
     ServerName,
     ServerStatus,
     SlashResult,
+    TranslateResult,
     Usage,
 )
 
@@ -137,16 +138,23 @@ class ToolCatalog:
         ] = "blog",
         limit: Annotated[int, Field(ge=1, le=50, description="How many items, 1..50.")] = 5,
         month: Month = None,
+        lang: Annotated[
+            Literal["pl", "en", "de"] | None,
+            Field(default=None, description="Translate titles and summaries into pl, en or de."),
+        ] = None,
     ) -> NewsResult:
         """Recent Hugging Face blog posts, or daily papers (optionally of one month, YYYY-MM).
 
         Use this for 'what is new in AI' questions. Summaries are plain text, trimmed at a word boundary.
+        With `lang`, titles and summaries are translated through the active model; where that fails the
+        original text stays and `error` says so.
         """
         if month is not None and kind != "papers":
             from .errors import InvalidArgument
 
             raise InvalidArgument("month applies to kind='papers' only; drop month or set kind='papers'")
-        return await self.app.catalog.news(kind, limit, month)
+        news = await self.app.catalog.news(kind, limit, month)
+        return await self.app.translation.translate_news(news, lang) if lang else news
 
     # ---- model lifecycle ------------------------------------------------------------------------
 
@@ -338,3 +346,21 @@ class ToolCatalog:
         PROVIDER_DOWN, MODEL_NOT_FOUND)."""
         requests = self.app.governance.history(limit)
         return RequestHistory(requests=requests, count=len(requests))
+
+    # ---- translation -----------------------------------------------------------------------------
+
+    @tool("Translate text", open_world=True)
+    async def translate(
+        self,
+        text: Annotated[str, Field(max_length=1_000_000, description="The text; Markdown and code are kept.")],
+        target_lang: Annotated[str, Field(description="pl, en or de.")],
+        source_lang: Annotated[str | None, Field(default=None, description="pl, en or de; omit to detect.")] = None,
+        use_cache: Annotated[bool, Field(description="Serve and store translations in the cache.")] = True,
+    ) -> TranslateResult:
+        """Translate a text of any length through the active model (with its fallbacks).
+
+        Long texts are split at paragraphs and sentences into chunks that fit the model's context, translated
+        concurrently and joined in order; code blocks, inline code, URLs and Markdown structure stay as they
+        are. `chunks` says how many pieces were sent; `cached` is true when the answer came from the cache.
+        """
+        return await self.app.translation.translate(text, target_lang, source_lang, use_cache)

@@ -17,15 +17,30 @@ from tests.test_catalog_tools import call, error_text
 from venom_mcp.app import App
 from venom_mcp.server import build_server
 
-WORDS = ["model", "token", "layer", "weight", "cache", "runtime", "server", "quantization", "context", "window", "prompt", "answer"]
+WORDS = [
+    "model",
+    "token",
+    "layer",
+    "weight",
+    "cache",
+    "runtime",
+    "server",
+    "quantization",
+    "context",
+    "window",
+    "prompt",
+    "answer",
+]
 
 
 def long_text(paragraphs: int, seed: int = 1) -> str:
     rng = random.Random(seed)
     out = []
     for n in range(paragraphs):
-        sentences = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14))).capitalize() + "."
-                     for _ in range(rng.randint(3, 8))]
+        sentences = [
+            " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14))).capitalize() + "."
+            for _ in range(rng.randint(3, 8))
+        ]
         out.append(f"Paragraph {n}: " + " ".join(sentences))
     return "\n\n".join(out) + "\n"
 
@@ -49,8 +64,7 @@ async def test_short_translation_and_cache(translator: ClientSession, ollama: Fa
     again = await call(translator, "translate", text="Hello world", target_lang="pl", source_lang="en")
     assert again["cached"] is True and again["translated_text"] == first["translated_text"]
     assert len(ollama.bodies("/api/chat")) == calls, "a cache hit sends nothing"
-    fresh = await call(translator, "translate", text="Hello world", target_lang="pl", source_lang="en",
-                       use_cache=False)
+    fresh = await call(translator, "translate", text="Hello world", target_lang="pl", source_lang="en", use_cache=False)
     assert fresh["cached"] is False and len(ollama.bodies("/api/chat")) == calls + 1
     assert (await call(translator, "translate", text="Hello world", target_lang="de"))["cached"] is False
 
@@ -66,8 +80,10 @@ async def test_long_text_is_translated_whole_and_in_order(translator: ClientSess
 
 
 async def test_code_urls_and_structure_pass_through(translator: ClientSession, ollama: FakeOllama) -> None:
-    text = ("# Install\n\nRun the command below and open https://huggingface.co/models today.\n\n"
-            "```bash\npip install venom-mcp  # never translated\n```\n\n- first point\n- second point\n")
+    text = (
+        "# Install\n\nRun the command below and open https://huggingface.co/models today.\n\n"
+        "```bash\npip install venom-mcp  # never translated\n```\n\n- first point\n- second point\n"
+    )
     result = await call(translator, "translate", text=text, target_lang="pl")
     out = result["translated_text"]
     assert "```bash\npip install venom-mcp  # never translated\n```" in out

@@ -54,7 +54,7 @@ _SPAN_RE = re.compile(
     | (?P<autolink><(?:https?|ftp|mailto):[^\s<>]*>)
     | (?P<comment><!--.*?-->)
     | (?P<tag></?[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z_:@][\w:.@-]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*\s*/?>)
-    | (?P<url>https?://(?:[^\s<>()\[\]{}"'`]|\([^\s<>()]*\))*(?:[^\s<>()\[\]{}"'`.,;:!?*_~]|\([^\s<>()]*\)))
+    | (?P<url>https?://(?:[^\s<>()\[\]{}"'`]|\([^\s<>()]*\))*(?:[^\s<>()\[\]{}"'`.,;:!?*_~…”’»]|\([^\s<>()]*\)))
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -469,15 +469,20 @@ def split_for_translation(text: str, max_chars: int) -> list[Piece]:
     """
     if max_chars < 1:
         raise ValueError("max_chars must be at least 1")
-    pieces: list[Piece] = []
+    chunked: list[Piece] = []
     for piece in _structure(text):
+        if piece.translate and len(piece.text) > max_chars:
+            chunked.extend(_Chunker(piece.text, max_chars).pieces())
+        else:
+            chunked.append(piece)
+    pieces: list[Piece] = []
+    for piece in chunked:
+        # Prose with nothing to translate (numbers, emoji, a lone code span) is not worth a model call.
         if not piece.translate or not _has_prose(piece.text):
             if pieces and not pieces[-1].translate:
                 pieces[-1] = Piece(pieces[-1].text + piece.text, False)
             else:
                 pieces.append(Piece(piece.text, False))
-        elif len(piece.text) > max_chars:
-            pieces.extend(_Chunker(piece.text, max_chars).pieces())
         else:
             pieces.append(piece)
     merged: list[Piece] = []

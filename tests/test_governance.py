@@ -162,3 +162,48 @@ async def test_history_of_an_older_format_is_read(runtime_settings: dict[str, An
         assert [r["request_id"] for r in history] == ["old2", "old1"]
         assert history[0]["status"] == "error" and "interrupted" in history[0]["error"]
         assert history[1]["finished_at"] is None and history[1]["duration_seconds"] is None
+
+
+async def test_warnings_reach_the_client_logs_carry_request_ids_and_spans_are_made(
+    runtime_settings: dict[str, Any], cloud: FakeOpenAI, home: Path
+) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from venom_mcp.logs import configure, shutdown
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)  # the one place in the suite that configures an SDK
+    app = build(runtime_settings, fallback_order="ollama")
+    configure(app.settings)
+    notices: list[Any] = []
+
+    async def on_log(params: Any) -> None:
+        notices.append(params)
+
+    try:
+        async with create_connected_server_and_client_session(
+            build_server(app)._mcp_server, logging_callback=on_log
+        ) as client:
+            await call(client, "install_model", name="llama3.2:1b", provider="ollama", wait=True)
+            await call(client, "activate_model", name="llama3.2:1b", runtime="ollama")
+            await call(client, "switch_runtime", provider="openai")
+            cloud.fault = "error"
+            answer = await call(client, "chat", prompt="hi")
+            assert answer["fallback_from"] == "openai"
+            await asyncio.sleep(0.2)
+            failed = next(r for r in (await call(client, "request_history"))["requests"] if r["status"] == "error")
+    finally:
+        shutdown()
+    warnings = [n for n in notices if n.level == "warning"]
+    assert warnings and "PROVIDER_DOWN" in str(warnings[0].data) and OPENAI_KEY not in str(notices)
+    log_text = (home / "logs" / "venom-mcp.log").read_text()
+    assert f"[{failed['request_id']}]" in log_text and OPENAI_KEY not in log_text
+    names = [s.name for s in exporter.get_finished_spans()]
+    assert "mcp.tool chat" in names and names.count("llm.request") >= 2
+    llm = [s for s in exporter.get_finished_spans() if s.name == "llm.request"]
+    assert {s.attributes["llm.provider"] for s in llm} >= {"openai", "ollama"}  # type: ignore[index]

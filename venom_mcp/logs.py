@@ -8,7 +8,7 @@ import sys
 
 from .config import Settings
 
-_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 
 
 class _MaskSecrets(logging.Filter):
@@ -48,9 +48,14 @@ def configure(settings: Settings, level: str = "INFO") -> None:
         )
     except OSError:
         pass  # a read-only home still gets stderr logging
-    mask = _MaskSecrets(settings.secrets())
+    from .observability import ClientLogHandler, RequestIdFilter
+
+    handlers.append(ClientLogHandler())
+    mask, ids = _MaskSecrets(settings.secrets()), RequestIdFilter()
     for handler in handlers:
-        handler.setFormatter(logging.Formatter(_FORMAT))
+        handler.setFormatter(logging.Formatter(_FORMAT if not isinstance(handler, ClientLogHandler) else
+                                               "%(message)s"))
+        handler.addFilter(ids)
         handler.addFilter(mask)
         handler._venom = True  # type: ignore[attr-defined]
         root.addHandler(handler)

@@ -39,7 +39,14 @@ class VenomMCP(FastMCP):
     """
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
-        result: Any = await super().call_tool(name, arguments)
+        from .observability import span, tool_context
+
+        token = tool_context.set(self.get_context())  # warnings logged during the call reach its client
+        try:
+            with span(f"mcp.tool {name}", **{"mcp.tool": name}):
+                result: Any = await super().call_tool(name, arguments)
+        finally:
+            tool_context.reset(token)
         if isinstance(result, tuple) and len(result) == 2:  # (content blocks, structured dict)
             return CallToolResult(content=list(result[0]), structuredContent=result[1], isError=False)
         return result

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from ..config import Settings
 from ..errors import StateError, UpstreamError
+from ..observability import request_id
 from ..records import ProviderMetrics, ReasonCode, RequestRecord
 from ..store import atomic_write_json, read_json
 
@@ -161,6 +162,7 @@ class Governance:
             record = RequestRecord(request_id=uuid.uuid4().hex, llm_provider=provider, llm_model=model,
                                    llm_endpoint=endpoint, started_at=datetime.now(UTC))
             self._history.append(record)
+            request_id.set(record.request_id)  # log lines of this attempt carry its id
             return record
 
     def _refuse(self, provider: str, model: str, endpoint: str, reason: ReasonCode, message: str) -> GateClosed:

@@ -16,6 +16,7 @@ from ..adapters.openai_compat import OpenAIClients, map_parameters, served_model
 from ..adapters.processes import ProcessSupervisor, Systemd, build_argv, clean_environment
 from ..config import OLLAMA_PROFILES, Settings
 from ..errors import ConfigError, InvalidArgument, NotFound, UpstreamError, VenomError
+from ..observability import span
 from ..records import (
     RUNTIME_ALIASES,
     ActiveRuntime,
@@ -381,8 +382,10 @@ class RuntimeController:
                 continue
             started = time.perf_counter()
             try:
-                text, prompt_tokens, completion_tokens = await self._ask(
-                    candidate, name, messages, max_tokens, temperature)
+                with span("llm.request", **{"llm.provider": candidate, "llm.model": name, "llm.endpoint": endpoint,
+                                            "venom.request_id": record.request_id}):
+                    text, prompt_tokens, completion_tokens = await self._ask(
+                        candidate, name, messages, max_tokens, temperature)
             except Exception as exc:  # each failure moves on along the fallback order
                 self.governance.finish(record, error=exc)
                 reason = self.governance.mask(f"{candidate} ({name} at {endpoint}) failed: {record.error}")

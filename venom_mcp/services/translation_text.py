@@ -298,7 +298,9 @@ def _structure(text: str) -> list[Piece]:
             index = end
             continue
         if body.lstrip().startswith("|") or (
-            "|" in body and index + 1 < len(lines) and "|" in lines[index + 1]
+            "|" in body
+            and index + 1 < len(lines)
+            and "|" in lines[index + 1]
             and _TABLE_DELIM_RE.match(_body(lines[index + 1]))
         ):
             while index < len(lines) and "|" in lines[index] and not _blank(lines[index]):
@@ -339,9 +341,7 @@ _ABBREVIATION_WORDS = """
     por. ww. wyd. oprac. red. przyp. cdn. gr. pkt. poz. rys. tab. zob. pl. św. im. sp. ang. niem. łac.
 """
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
-_SENTENCE_END_RE = re.compile(
-    r"(?:(?P<term>[.!?…]+)[\"'”’»«)\]*_]*(?P<gap>\s+)|[。！？]+[\"'”’»«)\]*_]*(?P<cjk>\s*))"
-)
+_SENTENCE_END_RE = re.compile(r"(?:(?P<term>[.!?…]+)[\"'”’»«)\]*_]*(?P<gap>\s+)|[。！？]+[\"'”’»«)\]*_]*(?P<cjk>\s*))")
 _WHITESPACE_RE = re.compile(r"\s+")
 _MULTI_DOT_ABBREVIATION_RE = re.compile(r"(?:\w{1,3}\.){2,}")
 _SHORT_TOKEN_RE = re.compile(r"\w\.|\d{1,2}\.")  # initials ("J."), Polish "r."/"w.", ordinals ("3. Oktober")

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mcp import ClientSession
 from mcp.shared.memory import create_connected_server_and_client_session
 
@@ -207,3 +208,24 @@ async def test_warnings_reach_the_client_logs_carry_request_ids_and_spans_are_ma
     assert "mcp.tool chat" in names and names.count("llm.request") >= 2
     llm = [s for s in exporter.get_finished_spans() if s.name == "llm.request"]
     assert {s.attributes["llm.provider"] for s in llm} >= {"openai", "ollama"}  # type: ignore[index]
+
+
+async def test_keys_stay_out_of_connection_errors_and_keyed_urls(
+    runtime_settings: dict[str, Any], closed_url: str, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.conftest import GOOGLE_KEY
+
+    keyed = f"{closed_url}/v1beta/openai?key={GOOGLE_KEY}"  # a key in the URL, as Gemini's REST API takes it
+    app = build(runtime_settings, openai_base_url=closed_url + "/v1", google_base_url=keyed,
+                fallback_order="google")
+    outputs: list[str] = []
+    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+        outputs.append(json.dumps(await call(client, "switch_runtime", provider="openai")))
+        outputs.append(await error_text(client, "chat", prompt="hi"))
+        outputs.append(json.dumps(await call(client, "request_history")))
+        outputs.append(json.dumps(await call(client, "provider_metrics")))
+        outputs.append(json.dumps(await call(client, "runtime_status")))
+    assert "PROVIDER_DOWN" in outputs[1]
+    files = "".join(p.read_text(errors="replace") for p in home.rglob("*") if p.is_file())
+    for text in [*outputs, files, caplog.text]:
+        assert OPENAI_KEY not in text and GOOGLE_KEY not in text

@@ -199,3 +199,17 @@ def test_logs_mask_secrets_and_stay_off_stdout(tmp_path: Path, capsys: pytest.Ca
     assert "calling with token ***" in captured.err and "hf_SECRETVALUE42" not in captured.err
     log_text = (tmp_path / "logs" / "venom-mcp.log").read_text(encoding="utf-8")
     assert "calling with token ***" in log_text and "hf_SECRETVALUE42" not in log_text
+
+
+def test_logs_mask_keys_in_urls_even_when_not_configured(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from venom_mcp.logs import configure, shutdown
+
+    configure(Settings(_env_file=None, venom_home=tmp_path))
+    try:
+        logging.getLogger("venom_mcp.test").warning("GET https://x.test/v1?key=AIzaUNCONFIGURED42&alt=json failed")
+    finally:
+        shutdown()
+    err = capsys.readouterr().err
+    assert "AIzaUNCONFIGURED42" not in err and "?key=***&alt=json" in err

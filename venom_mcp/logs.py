@@ -17,11 +17,12 @@ class _MaskSecrets(logging.Filter):
         self._secrets = [s for s in secrets if len(s) >= 4]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = record.getMessage()
-            for secret in self._secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
+        from .services.governance import mask
+
+        message = record.getMessage()
+        masked = mask(message, self._secrets)  # configured secrets, and any key=... in a URL
+        if masked != message:
+            record.msg, record.args = masked, None
         return True
 
 

@@ -89,6 +89,11 @@ class RuntimeController:
         return str(model) if model else None
 
     def endpoint(self, runtime: str) -> str:
+        """The endpoint as shown in results, history and logs: a key in its URL is masked."""
+        return self.governance.mask(self._url(runtime))
+
+    def _url(self, runtime: str) -> str:
+        """The real endpoint, for requests only."""
         return {
             "ollama": self.settings.ollama_host, "vllm": self.settings.vllm_endpoint,
             "llamacpp": self.settings.llamacpp_endpoint, "openai": self.settings.openai_base_url,
@@ -128,7 +133,7 @@ class RuntimeController:
                 served = ", ".join(loaded) or None
                 answers, matches = True, expected is None or expected in loaded or not loaded
             else:
-                names = await served_models(self.registry.http, endpoint)
+                names = await served_models(self.registry.http, self._url(server))
                 served = ", ".join(names) or None
                 answers, matches = True, expected is None or expected in names
         except (UpstreamError, NotFound) as exc:
@@ -180,7 +185,7 @@ class RuntimeController:
 
     async def _probe_cloud(self, runtime: str, model: str | None) -> tuple[Any, str | None]:
         try:
-            client = self.clients.get(self.endpoint(runtime), self._api_key(runtime))
+            client = self.clients.get(self._url(runtime), self._api_key(runtime))
             # Gemini's OpenAI-compatible API lists "models/<id>".
             listed = [str(m.id).removeprefix("models/") async for m in client.models.list()]
         except Exception as exc:  # auth, network, anything: the runtime is not usable now
@@ -247,7 +252,7 @@ class RuntimeController:
         entry = self.registry.find(model)
         if not entry.local_path:
             raise NotFound(f"{model} has no local files to serve; install it again")
-        host, port = _host_port(self.endpoint(server), 8001 if server == "vllm" else 8002)
+        host, port = _host_port(self._url(server), 8001 if server == "vllm" else 8002)
         template = self.settings.vllm_command if server == "vllm" else self.settings.llamacpp_command
         argv = build_argv(template, model_path=entry.local_path, served_model_name=entry.name, host=host, port=port)
         return argv, clean_environment()
@@ -413,7 +418,7 @@ class RuntimeController:
             raise ConfigError(f"no API key: set {variable}")
         # Non-streaming on purpose: llama.cpp reports a template error as HTTP 500 here, but as an empty
         # 200 stream when streaming.
-        return await self.clients.chat(base_url=self.endpoint(runtime), api_key=self._api_key(runtime), model=model,
+        return await self.clients.chat(base_url=self._url(runtime), api_key=self._api_key(runtime), model=model,
                                        messages=messages, params=params)
 
     async def usage(self) -> dict[str, Any]:

@@ -115,3 +115,15 @@ async def test_failed_activation_rolls_back_to_the_previous_model(
     assert status["status"] == "online" and status["served_model_name"] == f"{LLAMA}:Q8_0"
     answer = await call(session, "chat", prompt="Hi", max_tokens=4)
     assert answer["llm_model"] == f"{LLAMA}:Q8_0"
+
+
+async def test_translation_through_the_real_server_with_a_gemma_template(session: ClientSession) -> None:
+    await call(session, "install_model", name=f"{GEMMA}:Q8_0", provider="hf", wait=True)
+    await call(session, "activate_model", name=f"{GEMMA}:Q8_0", runtime="llamacpp")
+    # translation_messages starts with a system message: it only works because it is folded for this model.
+    result = await call(session, "translate", text="Good morning.", target_lang="de", use_cache=False)
+    assert result["llm_provider"] == "llamacpp" and result["llm_model"] == f"{GEMMA}:Q8_0"
+    assert result["chunks"] == 1 and result["cached"] is False and isinstance(result["translated_text"], str)
+    history = (await call(session, "request_history", limit=1))["requests"][0]
+    assert history["status"] == "ok" and history["llm_provider"] == "llamacpp" and history["cost_usd"] == 0
+    assert history["prompt_tokens"] and history["prompt_tokens"] > 0

@@ -99,6 +99,8 @@ class App:
     async def aclose(self) -> None:
         if "operations" in self.__dict__:
             await self.operations.aclose()
+        if "governance" in self.__dict__:
+            self.governance.flush()
         if "openai_clients" in self.__dict__:
             await self.openai_clients.aclose()
         if "http" in self.__dict__:

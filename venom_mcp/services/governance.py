@@ -101,6 +101,7 @@ class Governance:
         self._history: deque[RequestRecord] = deque(maxlen=HISTORY)
         self._lock = asyncio.Lock()
         self._last_persist = 0.0
+        self._dirty = False
         self._limits = {k: v.split("/") for k, v in _pairs(settings.rate_limits).items()}
         self._budgets = {k: float(v) for k, v in _pairs(settings.provider_budgets_usd).items()}
         self._prices = dict(DEFAULT_PRICES)
@@ -171,7 +172,7 @@ class Governance:
             request_id=uuid.uuid4().hex, llm_provider=provider, llm_model=model, llm_endpoint=endpoint,
             started_at=now, finished_at=now, duration_seconds=0.0, status="error", error=message, reason=reason,
         ))
-        self._persist()
+        self._persist(force=False)
         return GateClosed(reason, message)
 
     def finish(self, record: RequestRecord, *, error: BaseException | None = None, prompt_tokens: int | None = None,
@@ -195,7 +196,7 @@ class Governance:
             state.cost += record.cost_usd
             state.prompt_tokens += prompt_tokens or 0
             state.completion_tokens += completion_tokens or 0
-        self._persist()
+        self._persist(force=False)
         return record
 
     def history(self, limit: int) -> list[RequestRecord]:
@@ -220,10 +221,17 @@ class Governance:
             ))
         return rows
 
-    def _persist(self, force: bool = True) -> None:
+    def flush(self) -> None:
+        """Write what is not written yet (at shutdown); during work the history is written at most once a second."""
+        if self._dirty:
+            self._persist(force=True)
+
+    def _persist(self, force: bool) -> None:
         now = time.monotonic()
         if not force and now - self._last_persist < 1.0:
+            self._dirty = True
             return
+        self._dirty = False
         self._last_persist = now
         try:
             atomic_write_json(self._path, {"requests": [r.model_dump(mode="json") for r in self._history],

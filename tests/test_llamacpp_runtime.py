@@ -10,8 +10,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] is not installed")
-pytest.importorskip("gguf")
+from tests.fakes.live import have_llamacpp_server
+
+if not have_llamacpp_server():
+    pytest.skip("llama-cpp-python[server] and gguf are not installed", allow_module_level=True)
 
 from mcp import ClientSession
 from mcp.shared.memory import create_connected_server_and_client_session

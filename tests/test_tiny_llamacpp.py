@@ -20,14 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytest.importorskip("llama_cpp")
-pytest.importorskip("llama_cpp.server.app")  # the [server] extra (fastapi, sse-starlette, pydantic-settings...)
-gguf = pytest.importorskip("gguf")
+from tests.fakes.live import have_llamacpp_server
 
-import openai  # noqa: E402
-from openai.types.chat import ChatCompletionMessageParam  # noqa: E402
+if not have_llamacpp_server():  # found without importing llama_cpp, which leaks two open files
+    pytest.skip("llama-cpp-python[server] and gguf are not installed", allow_module_level=True)
+import gguf
+import openai
+from openai.types.chat import ChatCompletionMessageParam
 
-from tests.fakes.tiny_gguf import (  # noqa: E402
+from tests.fakes.tiny_gguf import (
     CHATML_TEMPLATE,
     GEMMA_TEMPLATE,
     N_VOCAB,

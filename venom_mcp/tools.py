@@ -192,7 +192,8 @@ class ToolCatalog:
         async def relay(current: Operation) -> None:
             await ctx.report_progress(current.progress, 100, current.message)
 
-        done = await self.app.operations.wait(op.operation_id, relay)
+        # Called without an MCP request (the Semantic Kernel face), there is no client to tell.
+        done = await self.app.operations.wait(op.operation_id, relay if ctx is not None else None)
         if done.status != "completed":
             raise VenomError(
                 f"{done.operation_type} of {done.model_name} {done.status}: {done.error or done.message} "

@@ -95,3 +95,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def have_llamacpp_server() -> bool:
+    """Whether llama-cpp-python's server can be started, found without importing it: importing llama_cpp
+    opens two files it never closes, and pytest turns the ResourceWarning into a failure."""
+    from importlib.util import find_spec
+
+    return all(find_spec(name) is not None for name in ("llama_cpp", "fastapi", "sse_starlette", "gguf"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -16,6 +17,9 @@ from .cache import TTLCache
 from .config import Settings
 from .services.catalog import CatalogService
 from .services.governance import Governance
+
+if TYPE_CHECKING:
+    from .services.mcp_import import McpImporter
 from .services.operations import Operations
 from .services.registry import ModelRegistry
 from .services.runtimes import RuntimeController
@@ -87,6 +91,12 @@ class App:
     def translation(self) -> TranslationService:
         cache = TranslationCache(self.settings.path("cache", "translations.json"))
         return TranslationService(self.runtimes, cache)
+
+    @cached_property
+    def mcp_import(self) -> McpImporter:
+        from .services.mcp_import import McpImporter
+
+        return McpImporter(self.settings)
 
     @cached_property
     def governance(self) -> Governance:

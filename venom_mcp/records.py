@@ -300,3 +300,20 @@ class TranslateResult(Record):
     llm_model: str | None
     cached: bool
     chunks: int
+
+
+class ImportedServer(Record):
+    name: str
+    source: str
+    tools: list[str]
+    proxy_path: str
+
+
+class ImportedServers(Record):
+    servers: list[ImportedServer]
+    count: int
+
+
+class RemovedServer(Record):
+    name: str
+    removed: bool

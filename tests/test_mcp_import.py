@@ -1,0 +1,128 @@
+"""Importing another MCP server for real: a small server package in a git repository is cloned, installed
+into its own virtual environment (pip, from the package index), started over stdio, its tools listed, a proxy
+generated and used from Semantic Kernel; then removed. Plus the errors that stop an import early."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mcp import ClientSession
+
+from tests.test_catalog_tools import call, error_text
+
+SERVER = '''
+from mcp.server.fastmcp import FastMCP
+
+server = FastMCP("tiny-weather")
+
+
+@server.tool()
+def forecast(city: str, days: int = 1) -> dict:
+    """Weather forecast for a city."""
+    return {"city": city, "days": days, "sky": "sunny"}
+
+
+@server.tool()
+def shout(text: str) -> str:
+    """Upper-case the text."""
+    return text.upper()
+
+
+def main() -> None:
+    server.run("stdio")
+'''
+
+
+def make_server_repo(root: Path) -> Path:
+    repo = root / "tiny-weather"
+    (repo / "tiny_weather").mkdir(parents=True)
+    (repo / "tiny_weather" / "__init__.py").write_text("")
+    (repo / "tiny_weather" / "server.py").write_text(SERVER)
+    mcp_version = subprocess.run([sys.executable, "-c", "import mcp, importlib.metadata as m; "
+                                  "print(m.version('mcp'))"], capture_output=True, text=True).stdout.strip()
+    (repo / "pyproject.toml").write_text(f"""
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "tiny-weather"
+version = "0.1.0"
+dependencies = ["mcp=={mcp_version}"]
+
+[project.scripts]
+tiny-weather = "tiny_weather.server:main"
+
+[tool.setuptools]
+packages = ["tiny_weather"]
+""")
+    for argv in (["git", "init", "-q"], ["git", "add", "-A"],
+                 ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "tiny weather"]):
+        subprocess.run(argv, cwd=repo, check=True)
+    return repo
+
+
+async def test_import_use_and_remove_a_real_server(client: ClientSession, tmp_path: Path, home: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-should-never-reach-the-import")
+    repo = make_server_repo(tmp_path)
+    imported = await call(client, "import_mcp_server", name="weather", source=str(repo))
+    assert imported["name"] == "weather" and sorted(imported["tools"]) == ["forecast", "shout"]
+    proxy = Path(imported["proxy_path"])
+    assert proxy.parent == home / "proxies" and proxy.is_file()
+    assert "sk-should-never-reach-the-import" not in proxy.read_text()
+    check = subprocess.run([sys.executable, "-m", "venom_mcp.services.proxygen", "--check", str(proxy),
+                            str(proxy.with_suffix(".json"))], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr + check.stdout
+    listed = await call(client, "list_imported_mcp_servers")
+    assert listed["count"] == 1 and listed["servers"][0]["source"] == str(repo)
+    assert json.loads((home / "mcp" / "servers.json").read_text())["servers"][0]["name"] == "weather"
+    # The proxy is a Semantic Kernel plugin that calls the imported server.
+    import importlib.util
+
+    from semantic_kernel import Kernel
+
+    spec = importlib.util.spec_from_file_location("weather_proxy_test", proxy)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    proxy_instance = module.WeatherProxy()
+    kernel = Kernel()
+    kernel.add_plugin(module.create_plugin(proxy_instance))
+    try:
+        result = await kernel.invoke(plugin_name="weather", function_name="forecast", city="Gdańsk")
+        assert json.loads(str(result))["city"] == "Gdańsk"
+        shouted = await kernel.invoke(plugin_name="weather", function_name="shout", text="cisza")
+        assert "CISZA" in str(shouted)
+    finally:
+        await proxy_instance.aclose()
+    # Re-import updates in place; remove deletes exactly what the import made.
+    again = await call(client, "import_mcp_server", name="weather", source=str(repo))
+    assert again["tools"] == imported["tools"] and len(list((home / "mcp" / "weather").iterdir())) == 1
+    removed = await call(client, "remove_imported_mcp_server", name="weather")
+    assert removed == {"name": "weather", "removed": True}
+    assert not (home / "mcp" / "weather").exists() and not proxy.exists() and repo.exists()
+    assert not proxy.with_suffix(".json").exists()
+    assert (await call(client, "list_imported_mcp_servers"))["count"] == 0
+
+
+async def test_imports_that_fail_early_leave_nothing(client: ClientSession, tmp_path: Path, home: Path) -> None:
+    assert "^[a-z]" in await error_text(client, "import_mcp_server", name="Bad-Name", source=str(tmp_path))
+    assert "neither a git URL" in await error_text(client, "import_mcp_server", name="ghost",
+                                                   source=str(tmp_path / "missing"))
+    clone = await error_text(client, "import_mcp_server", name="broken", source="file:///nonexistent/repo.git")
+    assert "git clone" in clone and "failed" in clone
+    plain = tmp_path / "not-a-server"
+    plain.mkdir()
+    (plain / "requirements.txt").write_text("")
+    dead = await error_text(client, "import_mcp_server", name="dead", source=str(plain),
+                            command="python -c 'import sys; print(\"boom\", file=sys.stderr); sys.exit(3)'")
+    assert "did not start as an MCP server" in dead and "boom" in dead
+    guess = await error_text(client, "import_mcp_server", name="guess", source=str(plain))
+    assert "command=" in guess
+    assert not any((home / "mcp").glob("*/*")) and "no imported" in await error_text(
+        client, "remove_imported_mcp_server", name="ghost")

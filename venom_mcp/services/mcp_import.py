@@ -1,0 +1,239 @@
+"""Importing other MCP servers: clone (git, argument lists only), a virtual environment of their own, install,
+find how to start them, ask them for their tools over stdio, generate a proxy, and record the import."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..errors import ConfigError, InvalidArgument, NotFound, UpstreamError
+from ..store import atomic_write_json, locked, read_json
+from .proxygen import ServerLaunch, ToolSpec, spec_data, write_proxy
+
+log = logging.getLogger(__name__)
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+URL = re.compile(r"^(https?://|ssh://|git@|file://)")
+BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER")
+
+
+def check_name(name: str) -> str:
+    if not NAME.fullmatch(name):
+        raise InvalidArgument(f"name {name!r} must match ^[a-z][a-z0-9_]{{0,39}}$ (lower case, digits, _)")
+    return name
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+async def _run(argv: list[str], *, cwd: Path | None = None, seconds: float, what: str) -> str:
+    """Run a command (never through a shell); UpstreamError with the output's tail when it fails."""
+
+    def call() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - argv list, no shell
+            argv,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+            check=False,
+            env={
+                k: v
+                for k, v in os.environ.items()
+                if k
+                in (*BASE_ENV, "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT", "GIT_SSL_CAINFO")
+            },
+        )
+
+    try:
+        result = await asyncio.to_thread(call)
+    except subprocess.TimeoutExpired as exc:
+        raise UpstreamError(f"{what} took longer than {seconds:g} s") from exc
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{what} needs {argv[0]!r}, which is not installed") from exc
+    if result.returncode != 0:
+        raise UpstreamError(f"{what} failed (exit {result.returncode}):\n{_tail(result.stdout + result.stderr)}")
+    return result.stdout
+
+
+class McpImporter:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.path("mcp")
+        self.registry_path = self.root / "servers.json"
+
+    def servers(self) -> list[dict[str, Any]]:
+        raw = read_json(self.registry_path) if self.registry_path.exists() else None
+        return list(raw.get("servers", [])) if isinstance(raw, dict) else []
+
+    def _save(self, servers: list[dict[str, Any]]) -> None:
+        atomic_write_json(self.registry_path, {"servers": servers, "updated_at": datetime.now(UTC)})
+
+    async def import_server(self, name: str, source: str, command: str | None = None) -> dict[str, Any]:
+        check_name(name)
+        local = Path(source).expanduser()
+        if not URL.match(source) and not local.exists():
+            raise NotFound(f"source {source!r} is neither a git URL nor an existing path")
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Each import builds in a folder of its own that it never leaves (a venv cannot be moved); a re-import
+        # replaces the previous build only once the new one works.
+        build = self.root / name / uuid.uuid4().hex[:12]
+        try:
+            src = build / "src"
+            build.mkdir(parents=True)
+            if URL.match(source) or (local / ".git").exists():
+                await _run(
+                    ["git", "clone", "--depth", "1", "--", str(local) if not URL.match(source) else source, str(src)],
+                    seconds=300,
+                    what=f"git clone of {source}",
+                )
+            else:
+                await asyncio.to_thread(
+                    shutil.copytree, local, src, ignore=shutil.ignore_patterns(".venv", "__pycache__")
+                )
+            venv = build / "venv"
+            await _run([sys.executable, "-m", "venv", str(venv)], seconds=300, what="creating the virtual environment")
+            python = venv / "bin" / "python"
+            if (src / "pyproject.toml").exists() or (src / "setup.py").exists():
+                await _run(
+                    [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", str(src)],
+                    seconds=1200,
+                    what=f"installing {name} (pip)",
+                )
+            elif (src / "requirements.txt").exists():
+                await _run(
+                    [
+                        str(python),
+                        "-m",
+                        "pip",
+                        "install",
+                        "--disable-pip-version-check",
+                        "-q",
+                        "-r",
+                        str(src / "requirements.txt"),
+                    ],
+                    seconds=1200,
+                    what=f"installing {name}'s requirements (pip)",
+                )
+            argv = await self._command(src, venv, command)
+            tools = await self._list_tools(argv, self._environment(name, venv), src, name)
+            if not tools:
+                raise UpstreamError(f"{name} started but offers no tools; nothing to import")
+        except BaseException:
+            shutil.rmtree(build, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                (self.root / name).rmdir()  # only when no earlier build is there
+            raise
+        for other in (self.root / name).iterdir():
+            if other != build:
+                shutil.rmtree(other, ignore_errors=True)
+        launch_argv = argv
+        # The proxy file holds no secret: only the base environment is written into it.
+        env = self._environment(name, venv, pass_through=False)
+        launch = ServerLaunch(name=name, command=argv[0], args=argv[1:], env=env, cwd=str(src))
+        proxy = write_proxy(self.settings.path("proxies"), launch, tools)
+        # The spec beside it lets `python -m venom_mcp.services.proxygen --check PROXY SPEC` tell a stale proxy.
+        atomic_write_json(proxy.with_suffix(".json"), spec_data(launch, tools))
+        record = {
+            "name": name,
+            "source": source,
+            "tools": [t.name for t in tools],
+            "proxy_path": str(proxy),
+            "command": launch_argv,
+            "imported_at": datetime.now(UTC).isoformat(),
+        }
+        with locked(self.registry_path):
+            self._save([s for s in self.servers() if s.get("name") != name] + [record])
+        return record
+
+    async def _command(self, src: Path, venv: Path, command: str | None) -> list[str]:
+        if command:
+            words = shlex.split(command)
+            script = venv / "bin" / words[0]
+            return [str(script), *words[1:]] if script.exists() else words
+        project = {}
+        if (src / "pyproject.toml").exists():
+            project = tomllib.loads((src / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
+        for script in project.get("scripts") or {}:
+            if (venv / "bin" / script).exists():
+                return [str(venv / "bin" / script)]
+        packages = [p.parent.name for p in src.glob("*/__main__.py")] + [
+            p.parent.name for p in src.glob("src/*/__main__.py")
+        ]
+        if packages:
+            return [str(venv / "bin" / "python"), "-m", packages[0]]
+        raise InvalidArgument(
+            "could not tell how to start this server: pass command='...' (its console script or 'python -m package')"
+        )
+
+    def _environment(self, name: str, venv: Path, pass_through: bool = True) -> dict[str, str]:
+        """A minimal environment: no API keys or tokens of ours, unless listed in VENOM_MCP_<NAME>_ENV."""
+        env = {k: v for k, v in os.environ.items() if k in BASE_ENV}
+        env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        listed = os.environ.get(f"VENOM_MCP_{name.upper()}_ENV", "") if pass_through else ""
+        for variable in (v.strip() for v in listed.split(",")):
+            if variable and variable in os.environ:
+                env[variable] = os.environ[variable]
+        return env
+
+    async def _list_tools(self, argv: list[str], env: dict[str, str], cwd: Path, name: str) -> list[ToolSpec]:
+        from mcp import ClientSession, StdioServerParameters
+        from mcp.client.stdio import stdio_client
+
+        log_path = self.settings.path("logs") / f"mcp-{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        params = StdioServerParameters(command=argv[0], args=argv[1:], env=env, cwd=str(cwd))
+        try:
+            with log_path.open("w", encoding="utf-8") as errlog:
+                async with asyncio.timeout(60):
+                    async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as s:
+                        await s.initialize()
+                        listed = await s.list_tools()
+        except TimeoutError as exc:
+            raise UpstreamError(
+                f"{name} did not answer initialize and tools/list within 60 s:\n"
+                f"{_tail(log_path.read_text(errors='replace'))}"
+            ) from exc
+        except Exception as exc:  # the server died or spoke something else than MCP
+            raise UpstreamError(
+                f"{name} did not start as an MCP server ({type(exc).__name__}):\n"
+                f"{_tail(log_path.read_text(errors='replace'))}"
+            ) from exc
+        return [
+            ToolSpec(
+                name=t.name,
+                description=t.description,
+                input_schema=dict(t.inputSchema),
+                output_schema=dict(t.outputSchema) if t.outputSchema else None,
+            )
+            for t in listed.tools
+        ]
+
+    async def remove(self, name: str) -> bool:
+        """Delete only what the import created: its folder under $VENOM_HOME/mcp, its proxy, its record."""
+        check_name(name)
+        record = next((s for s in self.servers() if s.get("name") == name), None)
+        if record is None:
+            raise NotFound(f"no imported MCP server {name!r}; list_imported_mcp_servers shows them")
+        await asyncio.to_thread(shutil.rmtree, self.root / name, True)
+        proxy = Path(record.get("proxy_path", ""))
+        if proxy.parent == self.settings.path("proxies"):
+            for path in (proxy, proxy.with_suffix(".json")):
+                path.unlink(missing_ok=True)
+        with locked(self.registry_path):
+            self._save([s for s in self.servers() if s.get("name") != name])
+        return True

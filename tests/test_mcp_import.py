@@ -5,6 +5,8 @@ generated and used from Semantic Kernel; then removed. Plus the errors that stop
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -100,6 +102,16 @@ async def test_import_use_and_remove_a_real_server(client: ClientSession, tmp_pa
         assert "CISZA" in str(shouted)
     finally:
         await proxy_instance.aclose()
+    # `venom-mcp proxies --check` asks each imported server for its tools again.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VENOM_")} | {"VENOM_HOME": str(home)}
+    fresh = subprocess.run([sys.executable, "-m", "venom_mcp", "proxies", "--check"], capture_output=True, text=True,
+                           env=env, timeout=120)
+    assert fresh.returncode == 0 and "up to date" in fresh.stderr, fresh.stderr
+    text = proxy.read_text()
+    proxy.write_text(re.sub(r"^TOOLS_SHA256 = '[0-9a-f]+'$", "TOOLS_SHA256 = '" + "0" * 64 + "'", text, flags=re.M))
+    stale = subprocess.run([sys.executable, "-m", "venom_mcp", "proxies", "--check"], capture_output=True, text=True,
+                           env=env, timeout=120)
+    assert stale.returncode == 1 and "weather: stale" in stale.stdout
     # Re-import updates in place; remove deletes exactly what the import made.
     again = await call(client, "import_mcp_server", name="weather", source=str(repo))
     assert again["tools"] == imported["tools"] and len(list((home / "mcp" / "weather").iterdir())) == 1

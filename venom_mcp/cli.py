@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
     commands.add_parser("tools", help="list the tools, one line each")
+    proxies = commands.add_parser("proxies", help="imported MCP servers' proxies")
+    proxies.add_argument("--check", action="store_true", help="list proxies whose server now publishes other tools")
     call = commands.add_parser("call", help="call one tool in-process and print its result as JSON")
     call.add_argument("tool")
     call.add_argument("arguments", nargs="*", metavar="key=value")
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         configure(app.settings, level="WARNING")
         if args.command == "tools":
             return asyncio.run(_list_tools(app))
+        if args.command == "proxies":
+            return asyncio.run(_proxies(app, args.check))
         return asyncio.run(_call(app, args.tool, parse_arguments(args.arguments, args.json_arguments)))
     except (VenomError, ValueError) as exc:
         print(f"venom-mcp: {exc}", file=sys.stderr)
@@ -97,6 +101,20 @@ async def _list_tools(app: Any) -> int:
         summary = (tool.description or "").strip().splitlines()[0] if tool.description else ""
         print(f"{tool.name:<24} {summary}")
     return 0
+
+
+async def _proxies(app: Any, check: bool) -> int:
+    importer = app.mcp_import
+    if not check:
+        for record in importer.servers():
+            print(f"{record['name']:<20} {record['proxy_path']}")
+        return 0
+    stale = await importer.stale_proxies()
+    for name, why in stale:
+        print(f"{name}: stale: {why}")
+    if not stale:
+        print(f"{len(importer.servers())} proxies up to date", file=sys.stderr)
+    return 1 if stale else 0
 
 
 async def _call(app: Any, name: str, arguments: dict[str, Any]) -> int:

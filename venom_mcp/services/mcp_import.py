@@ -223,6 +223,29 @@ class McpImporter:
             for t in listed.tools
         ]
 
+    async def stale_proxies(self) -> list[tuple[str, str]]:
+        """(name, why) for each imported server whose proxy no longer matches the tools it publishes now."""
+        from .proxygen import tools_hash
+
+        stale = []
+        for record in self.servers():
+            name, proxy = record["name"], Path(record.get("proxy_path", ""))
+            match = re.search(r"^TOOLS_SHA256 = '([0-9a-f]{64})'$", proxy.read_text(encoding="utf-8"), re.M) \
+                if proxy.is_file() else None
+            if match is None:
+                stale.append((name, f"proxy {proxy} is missing or unreadable"))
+                continue
+            argv = list(record["command"])
+            venv = Path(argv[0]).parent.parent
+            try:
+                tools = await self._list_tools(argv, self._environment(name, venv), Path(argv[0]).parent, name)
+            except UpstreamError as exc:
+                stale.append((name, f"server did not answer: {str(exc).splitlines()[0]}"))
+                continue
+            if tools_hash(tools) != match.group(1):
+                stale.append((name, "the server now publishes different tools: import it again"))
+        return stale
+
     async def remove(self, name: str) -> bool:
         """Delete only what the import created: its folder under $VENOM_HOME/mcp, its proxy, its record."""
         check_name(name)

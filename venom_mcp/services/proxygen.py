@@ -59,7 +59,7 @@ _CLASS_NAMES = frozenset(
 _PARAMETER_NAMES = frozenset({"self", "kernel", "service", "execution_settings", "arguments"})
 
 
-GENERATOR_VERSION = "1"  # bump when the generated code changes shape
+GENERATOR_VERSION = "2"  # bump when the generated code changes shape
 
 
 @dataclass(frozen=True)
@@ -323,6 +323,8 @@ class {cls}:
                 session = await stack.enter_async_context(ClientSession(read, write))
                 with anyio.fail_after(START_SECONDS):
                     await session.initialize()
+                    # Listing once lets the client check structured results (and keeps it from warning per call).
+                    await session.list_tools()
                 if not ready.done():
                     ready.set_result(session)
                 await stop.wait()

@@ -134,6 +134,12 @@ async def test_imports_that_fail_early_leave_nothing(client: ClientSession, tmp_
     dead = await error_text(client, "import_mcp_server", name="dead", source=str(plain),
                             command="python -c 'import sys; print(\"boom\", file=sys.stderr); sys.exit(3)'")
     assert "did not start as an MCP server" in dead and "boom" in dead
+    broken = tmp_path / "broken-deps"
+    broken.mkdir()
+    (broken / "requirements.txt").write_text("venom-mcp-no-such-package-anywhere==9.9.9\n")
+    install = await error_text(client, "import_mcp_server", name="nodeps", source=str(broken))
+    assert "installing nodeps's requirements (pip) failed" in install
+    assert "venom-mcp-no-such-package-anywhere" in install, "the tail of pip's output is shown"
     guess = await error_text(client, "import_mcp_server", name="guess", source=str(plain))
     assert "command=" in guess
     assert not any((home / "mcp").glob("*/*")) and "no imported" in await error_text(

@@ -30,6 +30,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
                 "resource_usage", "provider_metrics", "request_history"),
     "news": ("model_news",),
     "translation": ("translate",),
+    "mcp": ("import_mcp_server", "list_imported_mcp_servers", "remove_imported_mcp_server"),
 }
 _JSON_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool, "array": list,
                                 "object": dict}

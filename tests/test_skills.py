@@ -39,7 +39,7 @@ async def test_every_tool_is_a_function_with_a_flat_schema(app: App) -> None:
     metadata = kernel.get_full_list_of_function_metadata()
     tools = {t.name for t in await build_server(app).list_tools()}
     assert {m.name for m in metadata} == tools
-    assert {m.plugin_name for m in metadata} >= {"models", "runtime", "news", "translation"}
+    assert {m.plugin_name for m in metadata} == {"models", "runtime", "news", "translation", "mcp"}
     for item in metadata:
         assert re.fullmatch(r"[0-9A-Za-z_]+", item.name) and item.description
         call = kernel_function_metadata_to_function_call_format(item)

@@ -140,6 +140,10 @@ async def test_imports_that_fail_early_leave_nothing(client: ClientSession, tmp_
     install = await error_text(client, "import_mcp_server", name="nodeps", source=str(broken))
     assert "installing nodeps's requirements (pip) failed" in install
     assert "venom-mcp-no-such-package-anywhere" in install, "the tail of pip's output is shown"
+    empty_server = "from mcp.server.fastmcp import FastMCP; FastMCP('empty').run('stdio')"
+    no_tools = await error_text(client, "import_mcp_server", name="empty", source=str(plain),
+                                command=f"{sys.executable} -c \"{empty_server}\"")
+    assert "offers no tools" in no_tools
     guess = await error_text(client, "import_mcp_server", name="guess", source=str(plain))
     assert "command=" in guess
     assert not any((home / "mcp").glob("*/*")) and "no imported" in await error_text(

@@ -15,11 +15,16 @@ from .errors import StateError
 
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write `data` so that readers see either the old file or the whole new one, never a torn write."""
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1, default=str))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Temp file in the same folder, fsync, rename, fsync the folder: the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, indent=1, default=str)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -19,6 +19,7 @@ from .tools import ToolCatalog
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from mcp.server.transport_security import TransportSecuritySettings
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -97,15 +98,17 @@ def is_loopback(host: str) -> bool:
 
 
 class BearerAuth:
-    """401 for any request without `Authorization: Bearer <VENOM_HTTP_TOKEN>`, except GET /health."""
+    """401 for any request without `Authorization: Bearer <VENOM_HTTP_TOKEN>`, except GET of `public` paths."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, public: tuple[str, ...] = ("/health",)) -> None:
         self._app = app
         self._token = token.encode()
+        self._public = public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path") != "/health" and not self._authorized(scope):
-            body = json.dumps({"error": "unauthorized: send Authorization: Bearer <VENOM_HTTP_TOKEN>"}).encode()
+        if scope["type"] == "http" and not self._is_public(scope) and not self._authorized(scope):
+            body = json.dumps({"success": False,
+                               "error": "unauthorized: send Authorization: Bearer <VENOM_HTTP_TOKEN>"}).encode()
             await send(
                 {
                     "type": "http.response.start",
@@ -121,6 +124,9 @@ class BearerAuth:
             return
         await self._app(scope, receive, send)
 
+    def _is_public(self, scope: Scope) -> bool:
+        return scope.get("method") in ("GET", "HEAD") and scope.get("path") in self._public
+
     def _authorized(self, scope: Scope) -> bool:
         for name, value in scope.get("headers", []):
             if name == b"authorization":
@@ -129,16 +135,45 @@ class BearerAuth:
         return False
 
 
+class HostGuard:
+    """The MCP endpoint's DNS-rebinding rules (Host and Origin checks) for every other route too: the REST API
+    and the dashboard. FastMCP applies them to /mcp itself, and only when bound to a loopback address."""
+
+    def __init__(self, app: ASGIApp, security: TransportSecuritySettings) -> None:
+        from mcp.server.transport_security import TransportSecurityMiddleware
+
+        self._app = app
+        self._check = TransportSecurityMiddleware(security)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("path", "").startswith("/mcp"):
+            from starlette.requests import Request
+
+            refused = await self._check.validate_request(Request(scope))
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
+
+
 def http_app(app: App, host: str, port: int) -> Any:
-    """The ASGI app of `serve --transport http`; refuses an exposed bind without a token."""
+    """The ASGI app of `serve --transport http`: MCP at /mcp, the REST API, /openapi.json and the /models dashboard.
+
+    Refuses an exposed bind without a token."""
+    from .web import PUBLIC_PATHS, mount
+
     token = app.settings.http_token.get_secret_value() if app.settings.http_token else ""
     if not is_loopback(host) and not token:
         raise ConfigError(
             f"refusing to serve HTTP on {host} without a token: set VENOM_HTTP_TOKEN to a long random "
             "secret (clients then send 'Authorization: Bearer <token>'), or bind --host 127.0.0.1"
         )
-    asgi: Any = build_server(app, host, port).streamable_http_app()
-    return BearerAuth(asgi, token) if token else asgi
+    server = build_server(app, host, port)
+    mount(server)
+    asgi: Any = server.streamable_http_app()
+    if server.settings.transport_security is not None:
+        asgi = HostGuard(asgi, server.settings.transport_security)
+    return BearerAuth(asgi, token, PUBLIC_PATHS) if token else asgi
 
 
 def serve_stdio(app: App) -> None:

@@ -1,0 +1,47 @@
+"""The web face of `serve --transport http`: the REST API of the original design, its OpenAPI document and the
+`/models` dashboard, all over the same tool catalog as the MCP server."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mcp.server.fastmcp import FastMCP
+
+# What a browser may load without the token: the page shell and its two files (they hold no data).
+PUBLIC_PATHS = ("/health", "/models", "/models/static/dashboard.js", "/models/static/dashboard.css")
+
+
+def mount(server: FastMCP) -> None:
+    """Add the REST routes, /openapi.json and the dashboard to the server's HTTP app."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+
+    from .dashboard import Dashboard
+    from .openapi import document
+    from .rest import ENDPOINTS, Endpoint, RestApi
+
+    api = RestApi(server)
+    dashboard = Dashboard(api)
+
+    def bind(endpoint: Endpoint) -> object:
+        async def handler(request: Request) -> Response:
+            return await api.handle(endpoint, request)
+
+        return handler
+
+    # The path convertor lets a model name keep its '/' (sent as %2F, which the server decodes before routing).
+    for endpoint in ENDPOINTS:
+        path = endpoint.path.replace("{model_name}", "{model_name:path}")
+        server.custom_route(path, [endpoint.method], name=endpoint.name)(bind(endpoint))
+    server.custom_route("/api/v1/models", ["GET"], name="models")(api.models)
+    server.custom_route("/api/v1/models/operations/{operation_id}/events", ["GET"],
+                        name="operation_events")(api.operation_events)
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(document({tool.name: tool for tool in server._tool_manager.list_tools()}))
+
+    server.custom_route("/openapi.json", ["GET"], name="openapi")(openapi)
+    server.custom_route("/models", ["GET"], name="dashboard")(dashboard.page)
+    server.custom_route("/models/static/{name}", ["GET"], name="dashboard_static")(dashboard.static)
+    server.custom_route("/models/fragments/{section}", ["GET"], name="dashboard_fragment")(dashboard.fragment)

@@ -156,3 +156,22 @@ def test_stdio_from_a_file_uses_the_sdk_transport(home: Path, hub_url: str, libr
     replies = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert proc.returncode == 0 and [r["id"] for r in replies] == [1]
     assert replies[0]["result"]["serverInfo"]["name"] == "venom-mcp"
+
+
+async def test_one_mcp_session_ending_does_not_close_the_app(home: Path, hub_url: str, library_url: str,
+                                                              ollama_url: str) -> None:
+    # FastMCP enters the server lifespan once per streamable-HTTP session; the App must outlive each of them.
+    app = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url))
+    server = LiveServer(http_app(app, "127.0.0.1", 0), lifespan="on").start()
+    try:
+        for query in ("llama", "qwen", "gemma"):  # uncached searches: each one needs the App's HTTP client
+            async with streamable_http_client(f"{server.url}/mcp") as (read, write, _), \
+                    ClientSession(read, write) as session:
+                await session.initialize()
+                result = await session.call_tool("list_models", {"provider": "ollama", "query": query, "limit": 1})
+                assert result.structuredContent is not None
+                assert result.structuredContent["error"] is None, result.structuredContent["error"]
+                assert result.structuredContent["stale"] is False
+    finally:
+        server.stop()
+    assert app.http.is_closed, "the server's own shutdown closes the App"

@@ -133,9 +133,12 @@ async def _call(app: Any, name: str, arguments: dict[str, Any]) -> int:
         # The process ends with the call, so a background install would die with it: wait, with a bar.
         arguments.setdefault("wait", True)
     bar = ProgressBar(sys.stderr)
-    async with create_connected_server_and_client_session(server._mcp_server) as client:
-        result = await client.call_tool(name, arguments, progress_callback=bar.update)
-    bar.close()
+    try:
+        async with create_connected_server_and_client_session(server._mcp_server) as client:
+            result = await client.call_tool(name, arguments, progress_callback=bar.update)
+    finally:
+        bar.close()
+        await app.aclose()
     if result.isError:
         text = " ".join(block.text for block in result.content if hasattr(block, "text"))
         print(f"venom-mcp: {text}", file=sys.stderr)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -31,6 +31,15 @@ ProviderName = Annotated[Provider, _normalize(PROVIDER_ALIASES)]
 RuntimeName = Annotated[Runtime, _normalize(RUNTIME_ALIASES)]
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# Every timestamp is sent with its offset (RFC 3339, what `format: date-time` promises); a source that gives a
+# naive time (the Ollama library's page) means UTC.
+Timestamp = Annotated[datetime, AfterValidator(_aware)]
+
+
 class Record(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -48,7 +57,7 @@ class CatalogModel(Record):
     likes: int | None = None
     description: str | None = None
     url: str | None = None
-    updated_at: datetime | None = None
+    updated_at: Timestamp | None = None
     pipeline_tag: str | None = None
     parameter_count: int | None = Field(default=None, description="Number of parameters where the source gives it.")
     context_length: int | None = None
@@ -64,14 +73,14 @@ class CatalogResult(Record):
     count: int
     stale: bool = Field(description="True when the source failed and a cached or bundled answer is shown.")
     error: str | None = Field(description="Why the answer is stale; null when fresh.")
-    fetched_at: datetime | None = Field(default=None, description="When the shown data was fetched.")
+    fetched_at: Timestamp | None = Field(default=None, description="When the shown data was fetched.")
 
 
 class NewsItem(Record):
     title: str
     url: str
     summary: str
-    published_at: datetime | None
+    published_at: Timestamp | None
     authors: list[str]
     source: str
 
@@ -83,7 +92,7 @@ class NewsResult(Record):
     count: int
     stale: bool
     error: str | None
-    fetched_at: datetime | None = None
+    fetched_at: Timestamp | None = None
 
 
 # ---- model names (SPEC section 3) -----------------------------------------------------------------
@@ -137,7 +146,7 @@ class InstalledModel(Record):
     active: bool = False
     local_path: str | None = None
     sha256: str | None = None
-    installed_at: datetime | None = None
+    installed_at: Timestamp | None = None
 
 
 class ModelMetadata(InstalledModel):
@@ -166,8 +175,8 @@ class Operation(Record):
     error: str | None = None
     bytes_done: int | None = None
     bytes_total: int | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    started_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
 
     @property
     def done(self) -> bool:
@@ -258,8 +267,8 @@ class RequestRecord(Record):
     llm_provider: str
     llm_model: str
     llm_endpoint: str
-    started_at: datetime
-    finished_at: datetime | None = None
+    started_at: Timestamp
+    finished_at: Timestamp | None = None
     duration_seconds: float | None = None
     status: Literal["in_progress", "ok", "error"] = "in_progress"
     error: str | None = None

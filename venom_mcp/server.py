@@ -54,12 +54,11 @@ class VenomMCP(FastMCP):
 
 
 def build_server(app: App, host: str = "127.0.0.1", port: int = 8765) -> FastMCP:
+    # FastMCP enters this once per MCP session (streamable HTTP runs one per client), so it must not close the
+    # App: that is done once, when the process's transport ends (serve_stdio, http_app's lifespan, the CLI).
     @asynccontextmanager
     async def lifespan(_: FastMCP) -> AsyncIterator[App]:
-        try:
-            yield app
-        finally:
-            await app.aclose()
+        yield app
 
     # FastMCP turns on DNS-rebinding protection (Host and Origin checks) when host is a loopback name.
     server = VenomMCP(
@@ -171,6 +170,17 @@ def http_app(app: App, host: str, port: int) -> Any:
     server = build_server(app, host, port)
     mount(server)
     asgi: Any = server.streamable_http_app()
+    sessions = asgi.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(starlette_app: Any) -> AsyncIterator[None]:
+        async with sessions(starlette_app):
+            try:
+                yield
+            finally:
+                await app.aclose()
+
+    asgi.router.lifespan_context = lifespan
     if server.settings.transport_security is not None:
         asgi = HostGuard(asgi, server.settings.transport_security)
     return BearerAuth(asgi, token, PUBLIC_PATHS) if token else asgi
@@ -181,8 +191,13 @@ def serve_stdio(app: App) -> None:
 
     from .stdio import run_stdio
 
-    server = build_server(app)
-    anyio.run(run_stdio, server)
+    async def main() -> None:
+        try:
+            await run_stdio(build_server(app))
+        finally:
+            await app.aclose()
+
+    anyio.run(main)
 
 
 def serve_http(app: App, host: str, port: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -63,7 +64,9 @@ class Endpoint:
 
     @property
     def name(self) -> str:
-        return f"{self.method.lower()}_{self.tool}" if self.method != "GET" else self.tool
+        """A unique operation id: the method and the path, e.g. post_models_registry_install."""
+        slug = re.sub(r"[^a-z0-9]+", "_", self.path.removeprefix("/api/v1/").lower()).strip("_")
+        return f"{self.method.lower()}_{slug}"
 
 
 def q(*names: str, **renamed: str) -> dict[str, tuple[Where, str]]:

@@ -193,7 +193,8 @@ async def test_activate_capabilities_and_remove(api: Api) -> None:
     await api.install(LLAMA, "ollama")
     await api.install(TINY_CHAT, "huggingface")
     active = await api.post("/api/v1/models/activate", {"name": LLAMA, "runtime": "ollama"})
-    assert active["active"]["provider"] == "ollama" and active["active"]["model"] == LLAMA and LLAMA in active["message"]
+    assert active["active"]["provider"] == "ollama" and active["active"]["model"] == LLAMA
+    assert LLAMA in active["message"]
     models = await api.get("/api/v1/models")
     assert {m["name"]: m["active"] for m in models["models"]} == {LLAMA: True, TINY_CHAT: False}
     assert models["active"]["model"] == LLAMA and set(models["providers"]) == {"ollama", "vllm"}
@@ -291,4 +292,5 @@ async def test_openapi_document_describes_every_route(api: Api) -> None:
     assert set(body["properties"]) == {"name", "provider", "runtime"} and set(body["required"]) == {"name", "provider"}
     assert {"200", "400", "404", "409", "503"} <= set(install["responses"])
     news = {p["name"]: p for p in document["paths"]["/api/v1/models/news"]["get"]["parameters"]}
-    assert news["type"]["schema"]["enum"] == ["blog", "papers"] and news["provider"]["schema"]["enum"] == ["huggingface"]
+    assert news["type"]["schema"]["enum"] == ["blog", "papers"]
+    assert news["provider"]["schema"]["enum"] == ["huggingface"]

@@ -318,7 +318,9 @@ class ModelRegistry:
             installed_at=datetime.now(UTC), revision=plan.revision, files=hashes,
             capabilities=caps.merge(name, detected),
         ))
-        return f"installed {name} ({total / GB:.2f} GB, {len(plan.files)} files)"
+        size = f"{total / GB:.2f} GB" if total >= GB / 10 else f"{total / 1e6:.1f} MB"
+        count = len(plan.files)
+        return f"installed {name} ({size}, {count} file{'s' if count != 1 else ''})"
 
     # ---- remove -----------------------------------------------------------------------------------
 

@@ -113,7 +113,7 @@ WATCH_PROGRESS = """() => {
 
 def test_dashboard_end_to_end(browser: Browser, dashboard: str, own_hub: tuple[FakeHub, LiveServer],
                               ollama: FakeOllama) -> None:
-    hub, hub_server = own_hub
+    hub_server = own_hub[1]
     page = _page(browser)
     page.goto(f"{dashboard}/models")
     expect(page).to_have_title("Models · venom-mcp")

@@ -95,13 +95,16 @@ async def venom_pull(servers: Servers, hub_url: str, ollama_url: str) -> float:
             nonlocal notifications
             notifications += 1
 
-        async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
-            started = time.perf_counter()
-            result = await client.call_tool(
-                "install_model", {"name": "llama3.2:1b", "provider": "ollama", "wait": True},
-                progress_callback=on_progress,
-            )
-            elapsed = time.perf_counter() - started
+        try:
+            async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+                started = time.perf_counter()
+                result = await client.call_tool(
+                    "install_model", {"name": "llama3.2:1b", "provider": "ollama", "wait": True},
+                    progress_callback=on_progress,
+                )
+                elapsed = time.perf_counter() - started
+        finally:
+            await app.aclose()
         assert not result.isError, result.content
         return elapsed
 

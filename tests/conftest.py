@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,17 @@ async def app(settings: Settings) -> AsyncIterator[App]:
     application = App(settings)
     yield application
     await application.aclose()
+
+
+@asynccontextmanager
+async def mcp_session(app: App, **options: Any) -> AsyncIterator[ClientSession]:
+    """An in-memory MCP session on the App's server. The App is closed at the end, as the end of the process's
+    transport would (the server's lifespan runs once per session and leaves the App open)."""
+    try:
+        async with create_connected_server_and_client_session(build_server(app)._mcp_server, **options) as client:
+            yield client
+    finally:
+        await app.aclose()
 
 
 @pytest.fixture

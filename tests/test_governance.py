@@ -12,19 +12,17 @@ from typing import Any
 
 import pytest
 from mcp import ClientSession
-from mcp.shared.memory import create_connected_server_and_client_session
 
-from tests.conftest import OPENAI_KEY, build
+from tests.conftest import OPENAI_KEY, build, mcp_session
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_server import FakeOpenAI
 from tests.test_catalog_tools import call, error_text
 from venom_mcp.app import App
-from venom_mcp.server import build_server
 from venom_mcp.services.governance import mask
 
 
 async def open_session(app: App) -> AsyncIterator[ClientSession]:
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+    async with mcp_session(app) as client:
         await call(client, "install_model", name="llama3.2:1b", provider="ollama", wait=True)
         yield client
 
@@ -187,8 +185,7 @@ async def test_warnings_reach_the_client_logs_carry_request_ids_and_spans_are_ma
         notices.append(params)
 
     try:
-        async with create_connected_server_and_client_session(
-            build_server(app)._mcp_server, logging_callback=on_log
+        async with mcp_session(app, logging_callback=on_log
         ) as client:
             await call(client, "install_model", name="llama3.2:1b", provider="ollama", wait=True)
             await call(client, "activate_model", name="llama3.2:1b", runtime="ollama")
@@ -219,7 +216,7 @@ async def test_keys_stay_out_of_connection_errors_and_keyed_urls(
     app = build(runtime_settings, openai_base_url=closed_url + "/v1", google_base_url=keyed,
                 fallback_order="google")
     outputs: list[str] = []
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+    async with mcp_session(app) as client:
         outputs.append(json.dumps(await call(client, "switch_runtime", provider="openai")))
         outputs.append(await error_text(client, "chat", prompt="hi"))
         outputs.append(json.dumps(await call(client, "request_history")))

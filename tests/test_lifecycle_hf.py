@@ -11,13 +11,11 @@ from typing import Any
 import anyio
 from huggingface_hub import scan_cache_dir
 from mcp import ClientSession
-from mcp.shared.memory import create_connected_server_and_client_session
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, mcp_session
 from tests.fakes.hub import GATED_MODEL, TINY_CHAT, TINY_GEMMA, TINY_GGUF, FakeHub
 from tests.test_catalog_tools import call, error_text
 from venom_mcp.app import App
-from venom_mcp.server import build_server
 from venom_mcp.services.capabilities import adapt_messages
 
 
@@ -101,7 +99,7 @@ async def test_quota_refuses_before_any_byte(
     home: Path, hub_url: str, library_url: str, ollama_url: str, hub: FakeHub
 ) -> None:
     app = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url, models_max_disk_gb=0.005))
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as session:
+    async with mcp_session(app) as session:
         text = await error_text(session, "install_model", name=TINY_CHAT, provider="hf")
         assert "MODELS_MAX_DISK_GB" in text and "GB" in text
         assert (await call(session, "list_operations"))["count"] == 0
@@ -164,7 +162,7 @@ async def test_remove_deletes_through_the_cache_api_and_activation_is_honest(
         home, hub_url, library_url, ollama_host=ollama_url, runtime_profile="full", vllm_endpoint=closed_url + "/v1"
     )
     app = App(settings)
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as session:
+    async with mcp_session(app) as session:
         await call(session, "install_model", name=TINY_CHAT, provider="hf", wait=True)
         # No vLLM on this machine: activation tries to start it, fails, says how to fix it, records nothing.
         text = await error_text(session, "activate_model", name=TINY_CHAT, runtime="vllm")

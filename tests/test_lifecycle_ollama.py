@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 from mcp import ClientSession
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, mcp_session
 from tests.fakes.ollama import FakeOllama
 from tests.test_catalog_tools import call, error_text
 from venom_mcp.app import App
@@ -135,12 +135,10 @@ async def test_bad_input_is_refused_and_nothing_is_written(client: ClientSession
 async def test_unreachable_ollama_names_ollama_host(
     home: Path, hub_url: str, library_url: str, closed_url: str
 ) -> None:
-    from mcp.shared.memory import create_connected_server_and_client_session
 
-    from venom_mcp.server import build_server
 
     app = App(make_settings(home, hub_url, library_url, ollama_host=closed_url))
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as session:
+    async with mcp_session(app) as session:
         text = await error_text(session, "install_model", name="llama3.2:1b", provider="ollama")
         assert "OLLAMA_HOST" in text and closed_url in text
         installed = await call(session, "installed_models")

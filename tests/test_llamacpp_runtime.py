@@ -16,15 +16,13 @@ if not have_llamacpp_server():
     pytest.skip("llama-cpp-python[server] and gguf are not installed", allow_module_level=True)
 
 from mcp import ClientSession
-from mcp.shared.memory import create_connected_server_and_client_session
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, mcp_session
 from tests.fakes.hub import FakeHub, seed_files
 from tests.fakes.live import LiveServer, free_port
 from tests.fakes.tiny_gguf import write_tiny_gemma, write_tiny_llama
 from tests.test_catalog_tools import call, error_text
 from venom_mcp.app import App
-from venom_mcp.server import build_server
 
 LLAMA = "venom-test/llama-tiny-GGUF"
 GEMMA = "venom-test/gemma-tiny-GGUF"
@@ -54,7 +52,7 @@ async def llama_app(home: Path, gguf_hub: str, library_url: str, ollama_url: str
 
 @pytest.fixture
 async def session(llama_app: App) -> AsyncIterator[ClientSession]:
-    async with create_connected_server_and_client_session(build_server(llama_app)._mcp_server) as client:
+    async with mcp_session(llama_app) as client:
         try:
             yield client
         finally:

@@ -17,7 +17,7 @@ from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from tests.conftest import build
-from tests.fakes.hub import TINY_CHAT
+from tests.fakes.hub import TINY_CHAT, TINY_GGUF
 from tests.fakes.live import LiveServer
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_server import FakeOpenAI
@@ -294,3 +294,30 @@ async def test_openapi_document_describes_every_route(api: Api) -> None:
     news = {p["name"]: p for p in document["paths"]["/api/v1/models/news"]["get"]["parameters"]}
     assert news["type"]["schema"]["enum"] == ["blog", "papers"]
     assert news["provider"]["schema"]["enum"] == ["huggingface"]
+
+
+async def test_cancel_an_install(api: Api, ollama: FakeOllama) -> None:
+    ollama.pull_delay = 0.3  # slow enough to be caught half-way
+    started = await api.post("/api/v1/models/registry/install", {"name": LLAMA, "provider": "ollama"})
+    operation_id = started["operation_id"]
+    for _ in range(100):
+        if (await api.get(f"/api/v1/models/operations/{operation_id}"))["operation"]["status"] == "in_progress":
+            break
+        await asyncio.sleep(0.05)
+    cancelled = await api.post(f"/api/v1/models/operations/{operation_id}/cancel", None)
+    assert cancelled["operation"]["status"] == "cancelled" and cancelled["operation"]["progress"] < 100
+    assert (await api.events(operation_id))[-1][1]["status"] == "cancelled"
+    assert (await api.get("/api/v1/models"))["count"] == 0, "nothing half-installed is listed"
+    await api.post("/api/v1/models/operations/no-such-operation/cancel", None, 404)
+
+
+async def test_quota_is_a_conflict_and_an_unreachable_hub_is_503(runtime_settings: dict[str, Any],
+                                                                 closed_url: str) -> None:
+    async for api in serve(runtime_settings, models_max_disk_gb=0.001):
+        refused = await api.post("/api/v1/models/registry/install", {"name": TINY_GGUF, "provider": "huggingface"},
+                                 409)
+        assert "MODELS_MAX_DISK_GB" in refused["error"]
+        assert (await api.get("/api/v1/models/operations"))["count"] == 0, "nothing was started"
+    async for api in serve({**runtime_settings, "hub_url": closed_url}):
+        down = await api.post("/api/v1/models/registry/install", {"name": TINY_CHAT, "provider": "huggingface"}, 503)
+        assert "HF_ENDPOINT" in down["error"] or "Hub" in down["error"], down["error"]

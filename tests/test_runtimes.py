@@ -14,22 +14,20 @@ from typing import Any
 import psutil
 import pytest
 from mcp import ClientSession
-from mcp.shared.memory import create_connected_server_and_client_session
 
-from tests.conftest import GOOGLE_KEY, OPENAI_KEY, STUB, build
+from tests.conftest import GOOGLE_KEY, OPENAI_KEY, STUB, build, mcp_session
 from tests.fakes.hub import TINY_GGUF
 from tests.fakes.live import free_port
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_server import GEMINI_PREFIX, OPENAI_PREFIX, FakeOpenAI
 from tests.test_catalog_tools import call, error_text
-from venom_mcp.server import build_server
 from venom_mcp.services.runtimes import parse_slash_command
 
 
 @pytest.fixture
 async def session(runtime_settings: dict[str, Any]) -> AsyncIterator[ClientSession]:
     app = build(runtime_settings)
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+    async with mcp_session(app) as client:
         try:
             yield client
         finally:
@@ -68,7 +66,7 @@ async def test_cloud_switch_chat_and_keys(session: ClientSession, cloud: FakeOpe
 
 async def test_cloud_without_key_names_the_variable(runtime_settings: dict[str, Any]) -> None:
     app = build(runtime_settings, openai_api_key=None, google_api_key=None)
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+    async with mcp_session(app) as client:
         assert "OPENAI_API_KEY" in await error_text(client, "switch_runtime", provider="openai")
         assert "GOOGLE_API_KEY" in await error_text(client, "run_slash_command", text="/gem")
         assert "no active runtime" in await error_text(client, "chat", prompt="hi")
@@ -113,7 +111,7 @@ async def test_fallback_order_and_errors_naming_what_failed(
     runtime_settings: dict[str, Any], ollama: FakeOllama, cloud: FakeOpenAI
 ) -> None:
     app = build(runtime_settings, fallback_order="gpt")
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+    async with mcp_session(app) as client:
         await call(client, "install_model", name="llama3.2:1b", provider="ollama", wait=True)
         await call(client, "activate_model", name="llama3.2:1b", runtime="ollama")
         ollama.fault = "error"
@@ -123,7 +121,7 @@ async def test_fallback_order_and_errors_naming_what_failed(
         text = await error_text(client, "chat", prompt="and now?")
         assert "ollama (llama3.2:1b at" in text and "openai (gpt-4o-mini at" in text and "500" in text
     alone = build(runtime_settings)
-    async with create_connected_server_and_client_session(build_server(alone)._mcp_server) as client:
+    async with mcp_session(alone) as client:
         text = await error_text(client, "chat", prompt="hi")
         assert "llama3.2:1b" in text and ollama.fault == "error" and "VENOM_FALLBACK_ORDER" in text
 
@@ -132,7 +130,7 @@ async def test_resource_usage_and_status_in_the_light_profile(
     runtime_settings: dict[str, Any], ollama: FakeOllama
 ) -> None:
     app = build(runtime_settings, runtime_profile="light")
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+    async with mcp_session(app) as client:
         await call(client, "install_model", name="gemma2:2b", provider="ollama", wait=True)
         usage = await call(client, "resource_usage")
         assert usage["models_count"] == 1 and usage["disk_limit_gb"] == 50
@@ -204,7 +202,7 @@ async def test_vllm_activation_restarts_the_server_with_the_served_model_name(
     app = build(runtime_settings, vllm_endpoint=f"http://127.0.0.1:{port}/v1",
                 vllm_command=f"{sys.executable} {STUB} --host {{host}} --port {{port}} "
                              "--model {served_model_name} --model-path {model_path}")
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+    async with mcp_session(app) as client:
         try:
             await call(client, "install_model", name=TINY_CHAT, provider="hf", wait=True)
             active = await call(client, "switch_runtime", provider="vllm", model=TINY_CHAT)
@@ -230,7 +228,7 @@ async def test_systemd_unit_is_driven_with_systemctl(
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     app = build(runtime_settings, ollama_systemd_unit="ollama.service")
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+    async with mcp_session(app) as client:
         started = await call(client, "control_runtime", server="ollama", action="restart")
         assert started["managed_by"] == "systemd" and started["status"] == "online"
         stopped = await call(client, "control_runtime", server="ollama", action="stop")

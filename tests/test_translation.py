@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 from mcp import ClientSession
-from mcp.shared.memory import create_connected_server_and_client_session
 
-from tests.conftest import make_settings
+from tests.conftest import make_settings, mcp_session
 from tests.fakes.ollama import FakeOllama
 from tests.test_catalog_tools import call, error_text
 from venom_mcp.app import App
-from venom_mcp.server import build_server
 
 WORDS = [
     "model",
@@ -48,7 +46,7 @@ def long_text(paragraphs: int, seed: int = 1) -> str:
 @pytest.fixture
 async def translator(home: Path, hub_url: str, library_url: str, ollama_url: str) -> AsyncIterator[ClientSession]:
     app = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url))
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+    async with mcp_session(app) as client:
         await call(client, "install_model", name="llama3.2:1b", provider="ollama", wait=True)
         await call(client, "activate_model", name="llama3.2:1b", runtime="ollama")
         yield client

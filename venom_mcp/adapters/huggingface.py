@@ -290,6 +290,11 @@ class HubDownloads:
                 ) from exc
             except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
                 raise NotFound(f"no model {repo_id!r} on the Hub at {self._hub.endpoint} (or it is private)") from exc
+            except Exception as exc:  # refused, reset, TLS, 5xx: huggingface_hub's own HTTP errors
+                raise UpstreamError(
+                    f"the Hugging Face Hub at {self._hub.endpoint} could not be reached ({type(exc).__name__}: "
+                    f"{exc}); check HF_ENDPOINT and the network, then install again"
+                ) from exc
             paths = {
                 s.rfilename: HubFile(s.rfilename, int(s.size or (s.lfs.size if s.lfs else 0) or 0),
                                      s.lfs.sha256 if s.lfs else None)

@@ -213,3 +213,15 @@ def test_logs_mask_keys_in_urls_even_when_not_configured(tmp_path: Path, capsys:
         shutdown()
     err = capsys.readouterr().err
     assert "AIzaUNCONFIGURED42" not in err and "?key=***&alt=json" in err
+
+
+def test_dashboard_formats_sizes_counts_and_times() -> None:
+    from venom_mcp.web.dashboard import _count, _gb, _numbers, _when
+
+    assert (_gb(None), _gb(0.003), _gb(1.32), _gb(688.6)) == ("—", "3 MB", "1.3 GB", "688.6 GB")
+    assert (_count(None), _count(11), _count(2300), _count(5_400_000)) == ("—", "11", "2.3k", "5.4M")
+    assert _when("2026-11-22T01:16:05.123+00:00") == "2026-11-22 01:16:05 UTC"
+    assert _when("2025-12-12T00:00:00Z") == "2025-12-12" and _when(None) == "" and _when("soon") == "soon"
+    op = {"progress": 62.5, "bytes_done": 10 * 2**20, "bytes_total": 16 * 2**20}
+    assert _numbers(op) == "62 % · 10.0 MiB of 16.0 MiB"
+    assert _numbers({"progress": 100.0, "bytes_total": None}) == "100 %"

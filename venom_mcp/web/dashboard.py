@@ -66,7 +66,7 @@ def _size(value: int) -> str:
 
 
 def _numbers(op: dict[str, Any]) -> str:
-    text = f"{op['progress']:.0f} %"
+    text = f"{int(op['progress'])} %"  # floored: 100 only when done
     if op.get("bytes_total"):
         text += f" · {_size(op.get('bytes_done') or 0)} of {_size(op['bytes_total'])}"
     return text
@@ -142,4 +142,4 @@ class Dashboard:
         except ApiError:
             return ""
         used, limit, percent = usage["disk_usage_gb"], usage["disk_limit_gb"], usage["disk_usage_percent"]
-        return f"disk {used:.2f} of {limit:.0f} GB ({percent:.1f} %)"
+        return f"disk {_gb(used)} of {limit:g} GB ({percent:.1f} %)"

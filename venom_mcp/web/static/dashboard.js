@@ -100,7 +100,7 @@ function showOperation(op) {
   const status = $('[data-field="status"]', row);
   status.textContent = op.status;
   status.className = `badge ${op.status}`;
-  let numbers = `${Math.round(op.progress)} %`;
+  let numbers = `${Math.floor(op.progress)} %`;
   if (op.bytes_total) numbers += ` · ${size(op.bytes_done || 0)} of ${size(op.bytes_total)}`;
   $('[data-field="numbers"]', row).textContent = numbers;
   $('[data-field="message"]', row).textContent = op.message || "";

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from tests.fakes.ollama_library import FakeOllamaLibrary
 from tests.fakes.openai_server import GEMINI_PREFIX, OPENAI_PREFIX, FakeOpenAI
 from venom_mcp.app import App
 from venom_mcp.config import Settings
-from venom_mcp.server import build_server
+from venom_mcp.server import build_server, http_app
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -144,6 +144,17 @@ async def mcp_session(app: App, **options: Any) -> AsyncIterator[ClientSession]:
             yield client
     finally:
         await app.aclose()
+
+
+@contextmanager
+def http_served(app: App) -> Iterator[LiveServer]:
+    """`serve --transport http` for the App on a free loopback port; stopping it runs the Starlette lifespan,
+    which closes the App."""
+    server = LiveServer(http_app(app, "127.0.0.1", 0), lifespan="on").start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -17,11 +17,10 @@ import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import build
+from tests.conftest import build, http_served
 from tests.fakes.hub import TINY_GGUF, FakeHub
 from tests.fakes.live import LiveServer
 from tests.fakes.ollama import FakeOllama
-from venom_mcp.server import http_app
 
 CHROMIUM = os.environ.get("VENOM_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("VENOM_TEST_ARTIFACTS", Path(__file__).parents[1] / "build" / "test-artifacts"))
@@ -64,15 +63,14 @@ def own_hub() -> Iterator[tuple[FakeHub, LiveServer]]:
 def dashboard(runtime_settings: dict[str, Any], own_hub: tuple[FakeHub, LiveServer]) -> Iterator[str]:
     # TTL 0: every refresh asks the Hub, so stopping it shows at once as the offline state.
     app = build({**runtime_settings, "hub_url": own_hub[1].url}, cache_ttl_seconds=0)
-    server = LiveServer(http_app(app, "127.0.0.1", 0), lifespan="on").start()
-    try:
-        yield server.url
-    finally:
-        # No runtime process may outlive the test: stop it through the server's own MCP endpoint (from another
-        # thread, since Playwright's loop owns this one).
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, _stop_runtime(server.url)).result()
-        server.stop()
+    with http_served(app) as server:
+        try:
+            yield server.url
+        finally:
+            # No runtime process may outlive the test: stop it through the server's own MCP endpoint (from another
+            # thread, since Playwright's loop owns this one).
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, _stop_runtime(server.url)).result()
 
 
 async def _stop_runtime(url: str) -> None:
@@ -201,9 +199,7 @@ def test_dashboard_end_to_end(browser: Browser, dashboard: str, own_hub: tuple[F
 
 def test_dashboard_login_keeps_the_token_in_the_session(browser: Browser, runtime_settings: dict[str, Any]) -> None:
     token = "browser-token-0123456789abcdef"
-    app = build(runtime_settings, http_token=token)
-    server = LiveServer(http_app(app, "127.0.0.1", 0), lifespan="on").start()
-    try:
+    with http_served(build(runtime_settings, http_token=token)) as server:
         page = _page(browser)
         page.goto(f"{server.url}/models")
         login = page.locator("#login")
@@ -219,5 +215,3 @@ def test_dashboard_login_keeps_the_token_in_the_session(browser: Browser, runtim
         assert page.evaluate("sessionStorage.getItem('venom-mcp-token')") == token
         assert token not in page.url
         assert page.evaluate("localStorage.length") == 0, "nothing outlives the tab"
-    finally:
-        server.stop()

@@ -16,12 +16,10 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from tests.conftest import build
+from tests.conftest import build, http_served
 from tests.fakes.hub import TINY_CHAT, TINY_GGUF
-from tests.fakes.live import LiveServer
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_server import FakeOpenAI
-from venom_mcp.server import http_app
 
 LLAMA = "llama3.2:1b"
 
@@ -102,17 +100,12 @@ class Api:
 
 
 async def serve(values: dict[str, Any], **overrides: Any) -> AsyncIterator[Api]:
-    app = build(values, **overrides)
-    server = LiveServer(http_app(app, "127.0.0.1", 0), lifespan="on").start()
-    try:
-        spec = OpenAPI.from_dict(httpx.get(server.url + "/openapi.json").json())
-        api = Api(server.url, spec)
+    with http_served(build(values, **overrides)) as server:
+        api = Api(server.url, OpenAPI.from_dict(httpx.get(server.url + "/openapi.json").json()))
         try:
             yield api
         finally:
             await api.client.aclose()
-    finally:
-        server.stop()  # its lifespan closes the App
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import make_settings
-from tests.fakes.live import LiveServer
+from tests.conftest import http_served, make_settings
 from venom_mcp.app import App
 from venom_mcp.errors import ConfigError
 from venom_mcp.server import http_app
@@ -71,12 +70,8 @@ def test_stdio_stdout_carries_only_json_rpc(home: Path, hub_url: str, library_ur
 @pytest.fixture
 async def http_server(home: Path, hub_url: str, library_url: str):  # type: ignore[no-untyped-def]
     app = App(make_settings(home, hub_url, library_url, http_token="s3cret-token-value"))
-    server = LiveServer(http_app(app, "127.0.0.1", 0), lifespan="on").start()
-    try:
+    with http_served(app) as server:
         yield server.url
-    finally:
-        server.stop()
-        await app.aclose()
 
 
 async def test_http_requires_the_bearer_token(http_server: str) -> None:
@@ -162,8 +157,7 @@ async def test_one_mcp_session_ending_does_not_close_the_app(home: Path, hub_url
                                                               ollama_url: str) -> None:
     # FastMCP enters the server lifespan once per streamable-HTTP session; the App must outlive each of them.
     app = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url))
-    server = LiveServer(http_app(app, "127.0.0.1", 0), lifespan="on").start()
-    try:
+    with http_served(app) as server:
         for query in ("llama", "qwen", "gemma"):  # uncached searches: each one needs the App's HTTP client
             async with streamable_http_client(f"{server.url}/mcp") as (read, write, _), \
                     ClientSession(read, write) as session:
@@ -172,6 +166,4 @@ async def test_one_mcp_session_ending_does_not_close_the_app(home: Path, hub_url
                 assert result.structuredContent is not None
                 assert result.structuredContent["error"] is None, result.structuredContent["error"]
                 assert result.structuredContent["stale"] is False
-    finally:
-        server.stop()
     assert app.http.is_closed, "the server's own shutdown closes the App"

@@ -9,32 +9,26 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_settings
-from tests.fakes.live import LiveServer
+from tests.conftest import http_served, make_settings
 from venom_mcp.app import App
-from venom_mcp.server import http_app
 
 TOKEN = "dashboard-token-0123456789"
 
 
+def _serve(home: Path, hub_url: str, library_url: str, ollama_url: str, token: str | None) -> Iterator[str]:
+    app = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url, http_token=token))
+    with http_served(app) as server:
+        yield server.url
+
+
 @pytest.fixture
 def served(home: Path, hub_url: str, library_url: str, ollama_url: str) -> Iterator[str]:
-    app = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url, http_token=TOKEN))
-    server = LiveServer(http_app(app, "127.0.0.1", 0), lifespan="on").start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    yield from _serve(home, hub_url, library_url, ollama_url, TOKEN)
 
 
 @pytest.fixture
 def open_server(home: Path, hub_url: str, library_url: str, ollama_url: str) -> Iterator[str]:
-    app = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url))
-    server = LiveServer(http_app(app, "127.0.0.1", 0), lifespan="on").start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    yield from _serve(home, hub_url, library_url, ollama_url, None)
 
 
 def test_token_guards_the_api_and_the_data_but_not_the_page_shell(served: str) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from mcp.server.fastmcp import FastMCP
 
 # What a browser may load without the token: the page shell and its two files (they hold no data).
@@ -24,7 +26,7 @@ def mount(server: FastMCP) -> None:
     api = RestApi(server)
     dashboard = Dashboard(api)
 
-    def bind(endpoint: Endpoint) -> object:
+    def bind(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         async def handler(request: Request) -> Response:
             return await api.handle(endpoint, request)
 

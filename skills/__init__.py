@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 GROUPS: dict[str, tuple[str, ...]] = {
     "models": ("list_models", "trending_models", "installed_models", "install_model", "operation_status",
                "list_operations", "cancel_operation", "remove_model", "activate_model", "model_capabilities"),
-    "runtime": ("runtime_status", "control_runtime", "switch_runtime", "run_slash_command", "chat",
+    "runtime": ("runtime_status", "control_runtime", "unload_models", "switch_runtime", "run_slash_command", "chat",
                 "resource_usage", "provider_metrics", "request_history"),
     "news": ("model_news",),
     "translation": ("translate",),

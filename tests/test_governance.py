@@ -89,7 +89,9 @@ async def test_reason_codes_metrics_and_masking(
         await call(client, "activate_model", name="llama3.2:1b", runtime="ollama")
         for _ in range(3):
             await call(client, "chat", prompt="fine")
-        await call(client, "switch_runtime", provider="openai")
+        refused = await error_text(client, "switch_runtime", provider="openai")
+        assert "AuthenticationError" in refused and OPENAI_KEY not in refused, "a switch is verified"
+        app.runtime_state.record("openai", "gpt-4o-mini")  # as if the key was revoked after the switch
         auth = await error_text(client, "chat", prompt="hi")
         assert "AUTH_ERROR" in auth and OPENAI_KEY not in auth
         cloud.api_key, cloud.fault = None, "not_found"
@@ -217,12 +219,13 @@ async def test_keys_stay_out_of_connection_errors_and_keyed_urls(
                 fallback_order="google")
     outputs: list[str] = []
     async with mcp_session(app) as client:
-        outputs.append(json.dumps(await call(client, "switch_runtime", provider="openai")))
+        outputs.append(await error_text(client, "switch_runtime", provider="openai"))
+        app.runtime_state.record("openai", "gpt-4o-mini")  # recorded before the cloud went away
         outputs.append(await error_text(client, "chat", prompt="hi"))
         outputs.append(json.dumps(await call(client, "request_history")))
         outputs.append(json.dumps(await call(client, "provider_metrics")))
         outputs.append(json.dumps(await call(client, "runtime_status")))
-    assert "PROVIDER_DOWN" in outputs[1]
+    assert "did not answer" in outputs[0] and "PROVIDER_DOWN" in outputs[1]
     files = "".join(p.read_text(errors="replace") for p in home.rglob("*") if p.is_file())
     for text in [*outputs, files, caplog.text]:
         assert OPENAI_KEY not in text and GOOGLE_KEY not in text

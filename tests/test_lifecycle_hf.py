@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from huggingface_hub import scan_cache_dir
 from mcp import ClientSession
 
@@ -16,7 +17,14 @@ from tests.conftest import make_settings, mcp_session
 from tests.fakes.hub import GATED_MODEL, TINY_CHAT, TINY_GEMMA, TINY_GGUF, FakeHub
 from tests.test_catalog_tools import call, error_text
 from venom_mcp.app import App
+from venom_mcp.config import Settings
 from venom_mcp.services.capabilities import adapt_messages
+
+
+@pytest.fixture
+def settings(home: Path, hub_url: str, library_url: str, ollama_url: str) -> Settings:
+    """Hugging Face models run on vLLM and llama.cpp: the `full` profile (`light` refuses their installs)."""
+    return make_settings(home, hub_url, library_url, ollama_host=ollama_url, runtime_profile="full")
 
 
 def sha(data: bytes) -> str:
@@ -98,7 +106,8 @@ async def test_gemma_template_means_no_system_role(client: ClientSession) -> Non
 async def test_quota_refuses_before_any_byte(
     home: Path, hub_url: str, library_url: str, ollama_url: str, hub: FakeHub
 ) -> None:
-    app = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url, models_max_disk_gb=0.005))
+    app = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url, models_max_disk_gb=0.005,
+                            runtime_profile="full"))
     async with mcp_session(app) as session:
         text = await error_text(session, "install_model", name=TINY_CHAT, provider="hf")
         assert "MODELS_MAX_DISK_GB" in text and "GB" in text
@@ -167,7 +176,8 @@ async def test_remove_deletes_through_the_cache_api_and_activation_is_honest(
         # No vLLM on this machine: activation tries to start it, fails, says how to fix it, records nothing.
         text = await error_text(session, "activate_model", name=TINY_CHAT, runtime="vllm")
         assert "did not come up on vllm" in text and "VENOM_VLLM_COMMAND" in text
-        assert not (home / "runtime.json").exists()
+        recorded = json.loads((home / "runtime.json").read_text(encoding="utf-8"))
+        assert recorded["active"] is None and recorded["models"] == {} and recorded["switching"] is None
         state: dict[str, Any] = {"active": {"runtime": "vllm", "model": TINY_CHAT}, "models": {"vllm": TINY_CHAT}}
         (home / "runtime.json").write_text(json.dumps(state), encoding="utf-8")
         assert "activate another" in await error_text(session, "remove_model", name=TINY_CHAT)
@@ -179,10 +189,16 @@ async def test_remove_deletes_through_the_cache_api_and_activation_is_honest(
         assert (await call(session, "installed_models", runtime="vllm"))["count"] == 0
 
 
-async def test_light_profile_refuses_vllm_activation(client: ClientSession) -> None:
+async def test_light_profile_refuses_hub_installs_and_vllm_activation(
+    client: ClientSession, home: Path, hub_url: str, library_url: str, ollama_url: str
+) -> None:
     await call(client, "install_model", name=TINY_GEMMA, provider="hf", wait=True)
-    text = await error_text(client, "activate_model", name=TINY_GEMMA, runtime="vllm")
-    assert "VENOM_RUNTIME_PROFILE" in text and "full" in text
+    light = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url, runtime_profile="light"))
+    async with mcp_session(light) as session:
+        text = await error_text(session, "activate_model", name=TINY_GEMMA, runtime="vllm")
+        assert "VENOM_RUNTIME_PROFILE=light" in text and "full" in text
+        text = await error_text(session, "install_model", name=TINY_CHAT, provider="hf")
+        assert "VENOM_RUNTIME_PROFILE=light" in text and "full" in text
 
 
 async def test_python_api_of_the_original_design(home: Path, hub_url: str, ollama_url: str, monkeypatch: Any) -> None:
@@ -191,6 +207,7 @@ async def test_python_api_of_the_original_design(home: Path, hub_url: str, ollam
     monkeypatch.setenv("VENOM_HOME", str(home))
     monkeypatch.setenv("HF_ENDPOINT", hub_url)
     monkeypatch.setenv("OLLAMA_HOST", ollama_url)
+    monkeypatch.setenv("VENOM_RUNTIME_PROFILE", "full")
     registry = venom_mcp.ModelRegistry(models_dir=home / "hf-models")
     try:
         assert registry.check_storage_quota(1.0) is True and registry.check_storage_quota(10_000) is False
@@ -198,7 +215,7 @@ async def test_python_api_of_the_original_design(home: Path, hub_url: str, ollam
         final = await registry.operations.wait(operation_id)
         assert registry.get_operation_status(operation_id).status == "completed" == final.status
         assert (home / "hf-models").is_dir()
-        assert registry.get_model_capabilities(TINY_GEMMA).supports_system_role is False
+        assert (await registry.get_model_capabilities(TINY_GEMMA)).supports_system_role is False
         removal = await registry.remove_model(TINY_GEMMA)
         assert (await registry.operations.wait(removal)).status == "completed"
     finally:

@@ -183,7 +183,7 @@ async def test_models_installed_outside_venom_are_listed_and_activatable(
     ollama.install("qwen2.5:0.5b")
     installed = await call(client, "installed_models", runtime="ollama")
     assert [m["name"] for m in installed["models"]] == ["qwen2.5:0.5b"]
-    assert installed["models"][0]["status"].startswith("installed")
+    assert installed["models"][0]["status"] == "external"
     assert "not installed" in await error_text(client, "activate_model", name="qwen2.5", runtime="ollama")
     active = await call(client, "activate_model", name="qwen2.5:0.5b", runtime="ollama")
     assert active["model"] == "qwen2.5:0.5b" and active["status"] == "online"

@@ -101,7 +101,7 @@ async def test_chat_folds_the_system_prompt_for_models_without_a_system_role(
     sent = ollama.bodies("/api/chat")[-1]
     assert [m["role"] for m in sent["messages"]] == ["user"]
     assert sent["messages"][0]["content"] == "Answer in Polish.\n\nHi"
-    assert sent["options"] == {"num_predict": 16, "temperature": 0.2}, "max_tokens maps to num_predict"
+    assert sent["options"] == {"num_ctx": 8192, "num_predict": 16, "temperature": 0.2}, "max_tokens: num_predict"
     await call(session, "switch_runtime", provider="ollama", model="llama3.2:1b")
     await call(session, "chat", prompt="Hi", system="Answer in Polish.")
     assert [m["role"] for m in ollama.bodies("/api/chat")[-1]["messages"]] == ["system", "user"]

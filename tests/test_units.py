@@ -14,6 +14,7 @@ from venom_mcp.adapters.ollama_library import parse_count, parse_library_html
 from venom_mcp.cache import TTLCache
 from venom_mcp.config import Settings
 from venom_mcp.errors import LayoutChanged, StateError
+from venom_mcp.services import profile
 from venom_mcp.store import atomic_write_json, read_json
 
 
@@ -24,7 +25,7 @@ def test_settings_defaults_and_environment_names(monkeypatch: pytest.MonkeyPatch
     assert defaults.hf_endpoint == "https://huggingface.co"
     assert defaults.ollama_host == "http://127.0.0.1:11434"
     assert defaults.models_max_disk_gb == 50 and defaults.cache_ttl_seconds == 1800
-    assert defaults.runtime_profile == "light" and defaults.local_runtimes == ("ollama",)
+    assert defaults.runtime_profile == "light" and profile.local(defaults) == ("ollama",)
     assert defaults.ollama_profile == "balanced-12-24gb"
     assert defaults.venom_home.name == "venom-mcp"
     assert defaults.models_cache_dir == defaults.venom_home / "models"
@@ -35,7 +36,7 @@ def test_settings_defaults_and_environment_names(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("VENOM_RUNTIME_PROFILE", "full")
     configured = Settings(_env_file=None)
     assert configured.ollama_library_url == "http://127.0.0.1:9"
-    assert configured.local_runtimes == ("ollama", "vllm", "llamacpp")
+    assert profile.local(configured) == ("ollama", "vllm", "llamacpp")
     assert "hf_abcdef" not in repr(configured) and configured.secrets() == ["hf_abcdef"]
     assert not (tmp_path / "h").exists(), "VENOM_HOME is created on first use, not on load"
     configured.path("cache")

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from .api import ModelRegistry
     from .app import App
     from .config import Settings
     from .records import Capabilities, CatalogModel, CatalogResult, InstalledModel, NewsItem, NewsResult, Operation
-    from .services.registry import ModelRegistry
     from .services.runtimes import parse_slash_command
 
 _EXPORTS = {
     "App": "app",
-    "ModelRegistry": "services.registry",
+    "ModelRegistry": "api",
     "parse_slash_command": "services.runtimes",
     "Operation": "records",
     "Capabilities": "records",

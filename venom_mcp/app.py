@@ -16,15 +16,18 @@ from .adapters.processes import ProcessSupervisor
 from .cache import TTLCache
 from .config import Settings
 from .services.catalog import CatalogService
+from .services.chat import ChatService
 from .services.governance import Governance
+from .services.operations import Operations
+from .services.registry import ModelRegistry
+from .services.runtime_state import RequestGates, RuntimeState
+from .services.runtimes import RuntimeController
+from .services.runtimes.health import Health
+from .services.translation import TranslationService
+from .services.translation_text import TranslationCache
 
 if TYPE_CHECKING:
     from .services.mcp_import import McpImporter
-from .services.operations import Operations
-from .services.registry import ModelRegistry
-from .services.runtimes import RuntimeController
-from .services.translation import TranslationService
-from .services.translation_text import TranslationCache
 
 USER_AGENT = "venom-mcp/0.1 (+https://github.com/venom-mcp)"
 
@@ -70,27 +73,37 @@ class App:
         return HubDownloads(self.hub, self.settings.models_cache_dir)
 
     @cached_property
+    def runtime_state(self) -> RuntimeState:
+        return RuntimeState(self.settings.path("runtime.json"))
+
+    @cached_property
+    def gates(self) -> RequestGates:
+        return RequestGates()
+
+    @cached_property
     def registry(self) -> ModelRegistry:
         registry = ModelRegistry(
-            settings=self.settings, ollama=self.ollama, downloads=self.downloads, operations=self.operations,
-            http=self.http, catalog=self.catalog,
+            self.settings, ollama=self.ollama, downloads=self.downloads, operations=self.operations,
+            http=self.http, catalog=self.catalog, state=self.runtime_state,
         )
-        registry.runtimes = RuntimeController(
-            self.settings, registry, self.ollama, self.openai_clients,
-            ProcessSupervisor(self.settings.path("run"), self.settings.path("logs")), self.governance,
-        )
+        registry.activator = lambda name, runtime: self.runtimes.activate(name, runtime)
         return registry
 
-    @property
+    @cached_property
     def runtimes(self) -> RuntimeController:
-        controller = self.registry.runtimes
-        assert controller is not None  # set in `registry`
-        return controller
+        supervisor = ProcessSupervisor(self.settings.path("run"), self.settings.path("logs"))
+        health = Health(self.settings, self.runtime_state, self.ollama, self.http, supervisor, self.governance.mask)
+        return RuntimeController(health, self.registry, self.operations, self.gates, self.openai_clients)
+
+    @cached_property
+    def chat(self) -> ChatService:
+        return ChatService(self.settings, self.runtime_state, self.gates, self.registry, self.ollama,
+                           self.openai_clients, self.governance)
 
     @cached_property
     def translation(self) -> TranslationService:
         cache = TranslationCache(self.settings.path("cache", "translations.json"))
-        return TranslationService(self.runtimes, cache)
+        return TranslationService(self.chat, cache)
 
     @cached_property
     def mcp_import(self) -> McpImporter:

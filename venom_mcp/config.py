@@ -11,14 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 RuntimeProfile = Literal["light", "llm_off", "full"]
 OllamaProfile = Literal["balanced-12-24gb", "low-vram-8-12gb", "max-context-24gb-plus"]
 
-# Which local runtimes each VENOM_RUNTIME_PROFILE exposes.
-RUNTIME_PROFILES: dict[str, tuple[str, ...]] = {
-    "light": ("ollama",),
-    "llm_off": (),
-    "full": ("ollama", "vllm", "llamacpp"),
-}
-
-# Environment of a managed `ollama serve` and keep_alive of loads; OLLAMA_* variables override single values.
+# Ollama tuning per VENOM_OLLAMA_PROFILE; the OLLAMA_* variables (environment or .env) override single values.
+# Which runtimes each VENOM_RUNTIME_PROFILE exposes is a column of the runtime table (adapters/runtimes.py).
 OLLAMA_PROFILES: dict[str, dict[str, str]] = {
     "balanced-12-24gb": {
         "OLLAMA_CONTEXT_LENGTH": "8192",
@@ -169,6 +163,24 @@ class Settings(BaseSettings):
         description="USD per 1k tokens, 'model=input/output' pairs, e.g. 'gpt-4o-mini=0.00015/0.0006'.",
     )
 
+    # Ollama tuning overrides (SPEC: "OLLAMA_* tuning variables override single values"); unset: the profile's.
+    ollama_context_length: int | None = Field(
+        default=None, gt=0, validation_alias=_env("OLLAMA_CONTEXT_LENGTH", "ollama_context_length"))
+    ollama_num_parallel: int | None = Field(
+        default=None, gt=0, validation_alias=_env("OLLAMA_NUM_PARALLEL", "ollama_num_parallel"))
+    ollama_max_queue: int | None = Field(
+        default=None, gt=0, validation_alias=_env("OLLAMA_MAX_QUEUE", "ollama_max_queue"))
+    ollama_flash_attention: str | None = Field(
+        default=None, validation_alias=_env("OLLAMA_FLASH_ATTENTION", "ollama_flash_attention"))
+    ollama_kv_cache_type: Literal["f16", "q8_0", "q4_0"] | None = Field(
+        default=None, validation_alias=_env("OLLAMA_KV_CACHE_TYPE", "ollama_kv_cache_type"))
+    ollama_keep_alive: str | None = Field(
+        default=None, validation_alias=_env("OLLAMA_KEEP_ALIVE", "ollama_keep_alive"))
+    # Not in SPEC: how long an activation waits for running installs and requests on the runtimes it touches.
+    drain_timeout_seconds: float = Field(
+        default=60, gt=0, validation_alias=_env("VENOM_DRAIN_TIMEOUT_SECONDS", "drain_timeout_seconds"))
+    scan_hf_cache: bool = Field(default=False, validation_alias=_env("VENOM_SCAN_HF_CACHE", "scan_hf_cache"))
+
     @field_validator(
         "hf_endpoint", "ollama_host", "ollama_library_url", "vllm_endpoint", "llamacpp_endpoint",
         "openai_base_url", "google_base_url",
@@ -191,9 +203,21 @@ class Settings(BaseSettings):
         names = [n.strip().lower() for n in self.fallback_order.split(",") if n.strip()]
         return [RUNTIME_ALIASES.get(n, n) for n in names]
 
-    @property
-    def local_runtimes(self) -> tuple[str, ...]:
-        return RUNTIME_PROFILES[self.runtime_profile]
+    def ollama_tuning(self) -> dict[str, str]:
+        """The Ollama profile's values with the OLLAMA_* overrides applied, as `ollama serve` reads them."""
+        values = dict(OLLAMA_PROFILES[self.ollama_profile])
+        overrides = {
+            "OLLAMA_CONTEXT_LENGTH": self.ollama_context_length, "OLLAMA_NUM_PARALLEL": self.ollama_num_parallel,
+            "OLLAMA_MAX_QUEUE": self.ollama_max_queue, "OLLAMA_FLASH_ATTENTION": self.ollama_flash_attention,
+            "OLLAMA_KV_CACHE_TYPE": self.ollama_kv_cache_type, "OLLAMA_KEEP_ALIVE": self.ollama_keep_alive,
+        }
+        values.update({k: str(v) for k, v in overrides.items() if v is not None})
+        return values
+
+    def ollama_request(self) -> tuple[dict[str, object], str]:
+        """What every Ollama request carries of the tuning, whoever started Ollama: (options, keep_alive)."""
+        values = self.ollama_tuning()
+        return {"num_ctx": int(values["OLLAMA_CONTEXT_LENGTH"])}, values["OLLAMA_KEEP_ALIVE"]
 
     def path(self, *parts: str) -> Path:
         """A path under VENOM_HOME; the home folder is created on first use."""

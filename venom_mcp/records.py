@@ -65,6 +65,8 @@ class CatalogModel(Record):
         default_factory=list, description="Capabilities the source lists (tools, vision, thinking, embedding)."
     )
     sizes: list[str] = Field(default_factory=list, description="Parameter sizes offered as tags (Ollama: 8b, 70b).")
+    installable: bool = Field(default=True, description="False when VENOM_RUNTIME_PROFILE does not allow its runtime.")
+    install_note: str | None = Field(default=None, description="Why it cannot be installed here, and what would.")
 
 
 class CatalogResult(Record):
@@ -142,8 +144,10 @@ class InstalledModel(Record):
     runtime: Runtime
     display_name: str
     size_gb: float | None = None
-    status: str = "installed"
+    status: Literal["installed", "external"] = Field(
+        default="installed", description="external: found in a runtime or cache, not installed by venom-mcp.")
     active: bool = False
+    activatable: bool = Field(default=True, description="False when VENOM_RUNTIME_PROFILE does not allow its runtime.")
     local_path: str | None = None
     sha256: str | None = None
     installed_at: Timestamp | None = None
@@ -163,12 +167,16 @@ class InstalledModels(Record):
     warnings: list[str] = Field(default_factory=list)
 
 
+OperationType = Literal["install", "remove", "activate"]
+
+
 class Operation(Record):
     operation_id: str
     model_name: str
-    provider: Provider
+    provider: Provider | Literal["openai", "google"] = Field(
+        description="Where the model comes from: huggingface, ollama, or the cloud runtime for a cloud switch.")
     runtime: Runtime
-    operation_type: Literal["install", "remove"]
+    operation_type: OperationType
     status: OperationStatus = "pending"
     progress: float = Field(default=0, ge=0, le=100)
     message: str | None = None
@@ -193,19 +201,38 @@ class ModelCapabilities(Record):
     capabilities: Capabilities
 
 
+Health = Literal["online", "degraded", "offline", "unknown", "switching"]
+
+
 class ActiveRuntime(Record):
+    """The active runtime. `online` means its server answered just now and lists the model under this name;
+    `switching` means an activation is under way (its operation is in list_operations)."""
+
     provider: Runtime | None
     model: str | None
     endpoint: str | None
     service_type: Literal["local", "cloud"] | None
-    status: Literal["online", "degraded", "offline", "unknown"] = "unknown"
+    status: Health = "unknown"
     message: str | None = None
 
 
 # ---- runtimes, chat, usage (SPEC sections 4 and 5) -------------------------------------------------
 
 ServerName = Literal["ollama", "vllm", "llamacpp"]
-ServerHealth = Literal["online", "degraded", "offline", "unknown"]
+ServerHealth = Health
+
+
+class OllamaTuning(Record):
+    """The Ollama profile in force (VENOM_OLLAMA_PROFILE with OLLAMA_* overrides) and where each value applies."""
+
+    profile: str
+    num_ctx: int = Field(description="Sent as options.num_ctx with every request (OLLAMA_CONTEXT_LENGTH).")
+    keep_alive: str = Field(description="Sent as keep_alive with every request (OLLAMA_KEEP_ALIVE).")
+    server_settings: dict[str, str] = Field(
+        description="Values only `ollama serve` reads (flash attention, KV cache type, parallelism, queue).")
+    server_settings_applied: bool = Field(
+        description="True when venom-mcp starts this Ollama (process or unit) and so applies server_settings.")
+    note: str
 
 
 class ServerStatus(Record):
@@ -217,8 +244,12 @@ class ServerStatus(Record):
     served_model_name: str | None = Field(default=None, description="What the server itself says it serves.")
     memory_mb: float | None = Field(default=None, description="Resident memory of the whole process tree.")
     uptime_seconds: float | None = None
-    managed_by: Literal["systemd", "process", "external", "none"] = "none"
+    managed_by: Literal["systemd", "process", "external", "none"] = Field(
+        default="none", description="external: answers on the configured port, but venom-mcp did not start it.")
+    command: str | None = Field(default=None, description="The command line of an external process on the port.")
     error: str | None = None
+    tuning: OllamaTuning | None = None
+    notes: list[str] = Field(default_factory=list)
 
 
 class RuntimeStatus(Record):
@@ -233,6 +264,17 @@ class ChatResult(Record):
     llm_endpoint: str
     latency_ms: float
     fallback_from: str | None = Field(default=None, description="The runtime that failed before this one answered.")
+
+
+class UnloadedModel(Record):
+    runtime: ServerName
+    model: str
+
+
+class UnloadResult(Record):
+    unloaded: list[UnloadedModel]
+    errors: list[str]
+    memory_freed_mb: float = Field(description="Memory the unloaded models held, as their runtimes reported it.")
 
 
 class SlashResult(Record):

@@ -38,8 +38,10 @@ from .records import (
     ServerStatus,
     SlashResult,
     TranslateResult,
+    UnloadResult,
     Usage,
 )
+from .services.profile import mark_catalog
 
 if TYPE_CHECKING:
     from .app import App
@@ -118,7 +120,7 @@ class ToolCatalog:
         runtime that serves it. Without `query` it lists the most downloaded (Hub) or popular (Ollama)
         models. If the source is unreachable the last good answer is returned with stale=true and error set.
         """
-        return await self.app.catalog.list_models(provider, query, limit)
+        return mark_catalog(self.app.settings, await self.app.catalog.list_models(provider, query, limit))
 
     @tool("Trending models", read_only=True, open_world=True)
     async def trending_models(
@@ -131,7 +133,7 @@ class ToolCatalog:
         Use this when the user asks what is new or popular. Results are cached for VENOM_CACHE_TTL_SECONDS;
         stale=true means the source failed and cached (or bundled) data is shown.
         """
-        return await self.app.catalog.trending(provider, limit)
+        return mark_catalog(self.app.settings, await self.app.catalog.trending(provider, limit))
 
     @tool("AI news from the Hub", read_only=True, open_world=True)
     async def model_news(
@@ -163,7 +165,8 @@ class ToolCatalog:
 
     @tool("Installed models", read_only=True)
     async def installed_models(self, runtime: OptionalRuntime = None) -> InstalledModels:
-        """The models installed locally (manifest plus what Ollama holds), with the active one marked.
+        """The models installed locally, with the active one marked: what venom-mcp installed, plus (status
+        "external") what Ollama holds and the Hugging Face snapshots already in MODELS_CACHE_DIR.
 
         Use this before activate_model or remove_model to see exact names. `warnings` says when part of
         the list could not be read (Ollama down, a corrupt manifest moved aside).
@@ -235,21 +238,25 @@ class ToolCatalog:
 
     @tool("Activate a model", idempotent=True)
     async def activate_model(self, name: Name, runtime: RuntimeName) -> ActiveRuntime:
-        """Make an installed model the active one of a local runtime (ollama, vllm, llamacpp).
+        """Make an installed model the active one of a local runtime (ollama, vllm, llamacpp), verified.
 
-        For Ollama the model is loaded into memory and checked in /api/ps. The pairing must be valid:
-        Ollama models on ollama; Hugging Face models on vllm, or llamacpp for GGUF.
+        Waits for running requests and installs on the runtimes involved, stops the other local servers
+        venom-mcp runs (and unloads an outside Ollama's models), starts or restarts the runtime with the model,
+        and confirms that it lists the model and answers a 1-token completion; otherwise it rolls back and says
+        why. Runs as an Operation (operation_type "activate"). Pairings: Ollama models on ollama; Hugging Face
+        models on vllm, or llamacpp for GGUF.
         """
-        return await self.app.registry.activate(name, runtime)
+        return await self.app.runtimes.activate(name, runtime)
 
     @tool("Model capabilities", read_only=True)
     async def model_capabilities(self, name: Name) -> ModelCapabilities:
         """What an installed model supports: system role, tools, vision, context length, quantization.
 
+        Works for models found outside venom-mcp too (read from Ollama's /api/show or the snapshot's files).
         Use it to adapt prompts (e.g. fold the system prompt into the user turn when system role is false).
         """
-        entry = self.app.registry.find(name)
-        return ModelCapabilities(model_name=entry.name, capabilities=entry.capabilities)
+        entry = await self.app.registry.resolve(name)
+        return ModelCapabilities(model_name=entry.name, capabilities=await self.app.registry.capabilities(name))
 
     # ---- runtimes --------------------------------------------------------------------------------
 
@@ -258,7 +265,9 @@ class ToolCatalog:
         """The active runtime and the health of each local server the profile exposes.
 
         Each server reports online / degraded (answers, but serves another model name than configured, or
-        slowly) / offline, with pid, memory of its process tree, uptime and who manages it.
+        slowly) / offline / switching, with pid, memory of its process tree, uptime and who manages it
+        (systemd, process, or external: a process on its port that venom-mcp did not start, with its command).
+        Ollama shows its tuning profile and where each value applies.
         """
         return await self.app.runtimes.status()
 
@@ -267,13 +276,27 @@ class ToolCatalog:
         self,
         server: Annotated[ServerName, Field(description="ollama, vllm or llamacpp.")],
         action: Annotated[Literal["start", "stop", "restart"], Field(description="start, stop or restart.")],
+        force: Annotated[bool, Field(description="stop: also stop a process on the port that venom-mcp did "
+                                                 "not start (that pid only).")] = False,
     ) -> ServerStatus:
         """Start, stop or restart a local runtime server (systemd unit or managed process).
 
-        Start waits until the server is healthy and reports the log tail if it fails. A server started
-        outside venom-mcp is never stopped. Starting a running server or stopping a stopped one changes nothing.
+        Start waits until the server answers and reports the log tail if it fails; a server answering under
+        another model name returns at once as degraded. A server started outside venom-mcp is stopped only
+        with force=true. Starting a running server or stopping a stopped one changes nothing.
         """
-        return await self.app.runtimes.control(server, action)
+        return await self.app.runtimes.control(server, action, force)
+
+    @tool("Unload models and free memory", destructive=True)
+    async def unload_models(
+        self, runtime: Annotated[ServerName | None, Field(
+            default=None, description="ollama, vllm or llamacpp; omit for all local runtimes.")] = None,
+    ) -> UnloadResult:
+        """Free the memory local runtimes hold: every model Ollama has loaded is unloaded (keep_alive 0, confirmed
+        gone from /api/ps), and the vLLM/llama.cpp servers venom-mcp runs are stopped. Servers venom-mcp did not
+        start are named in `errors`, not touched. The active model stays recorded; activate_model loads it again.
+        """
+        return await self.app.runtimes.unload(runtime)
 
     @tool("Switch the active runtime")
     async def switch_runtime(
@@ -310,7 +333,7 @@ class ToolCatalog:
         A model without a system role gets the system prompt folded into the user message. If the active runtime
         fails, the runtimes of VENOM_FALLBACK_ORDER are tried in turn and `fallback_from` says which one failed.
         """
-        return await self.app.runtimes.chat(prompt, system, max_tokens, temperature)
+        return await self.app.chat.chat(prompt, system, max_tokens, temperature)
 
     @tool("Resource usage", read_only=True)
     async def resource_usage(self) -> Usage:

@@ -33,6 +33,7 @@ import json
 import math
 import random
 import re
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -684,6 +685,7 @@ class FakeOllama:
       token_delay:    seconds slept before each streamed chat/generate token
       default_num_ctx: context length of a load without ``options.num_ctx`` (capped by the model's)
       cpu_only:       if True, ``/api/ps`` reports ``size_vram: 0``
+      hold:           a threading.Event: a chat with messages waits until it is set (a request kept in flight)
       hits:           Counter of requests per URL path (faulted requests included)
       requests:       list of (path, JSON body) for every request (``{}`` for bodyless ones)
       version:        what ``/api/version`` reports
@@ -716,6 +718,7 @@ class FakeOllama:
         self.pull_delay = pull_delay
         self.token_delay = token_delay
         self.default_num_ctx = 4096
+        self.hold: threading.Event | None = None
         self.cpu_only = False
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, Any]]] = []
@@ -752,6 +755,7 @@ class FakeOllama:
         self.fault = None
         self.pull_chunks, self.pull_delay, self.token_delay = self._initial_pacing
         self.default_num_ctx = 4096
+        self.hold = None
         self.cpu_only = False
         self.hits.clear()
         self.requests.clear()
@@ -1186,6 +1190,8 @@ class FakeOllama:
         cold = self._load(key, keep_alive, self._num_ctx(body))
         if keep_alive == timedelta(0):
             self._unload(key)
+        if self.hold is not None:  # a test keeps this request in flight until it sets the event
+            await asyncio.to_thread(self.hold.wait, 60)
 
         last = messages[-1]
         last_user = next((m for m in reversed(messages) if m.get("role") == "user"), {})

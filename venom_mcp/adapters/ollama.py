@@ -55,9 +55,12 @@ class OllamaAdapter:
     async def delete(self, model: str) -> None:
         await self._request("DELETE", "/api/delete", {"model": model})
 
-    async def load(self, model: str, keep_alive: str | int) -> dict[str, Any]:
+    async def load(self, model: str, keep_alive: str | int, options: dict[str, object] | None = None) -> dict[str, Any]:
         """Load a model into memory: /api/generate without a prompt (keep_alive 0 unloads it)."""
-        return dict(await self._request("POST", "/api/generate", {"model": model, "keep_alive": keep_alive}))
+        body: dict[str, Any] = {"model": model, "keep_alive": keep_alive}
+        if options:
+            body["options"] = options
+        return dict(await self._request("POST", "/api/generate", body))
 
     async def chat(
         self, model: str, messages: list[dict[str, str]], options: dict[str, object], keep_alive: str | None = None,

@@ -1,4 +1,4 @@
-"""OpenAI-compatible servers (vLLM, llama.cpp, OpenAI, Gemini): what they serve (chat comes with runtimes)."""
+"""OpenAI-compatible servers (vLLM, llama.cpp, OpenAI, Gemini): what they serve, and one chat completion."""
 
 from __future__ import annotations
 
@@ -20,25 +20,8 @@ async def served_models(client: httpx.AsyncClient, endpoint: str, wait_seconds: 
         raise UpstreamError(f"{endpoint} is not answering as an OpenAI-compatible server ({kind})") from exc
 
 
-# Generation parameters per runtime, in one place: our name -> the runtime's name (None: not supported there).
-PARAMETER_NAMES: dict[str, dict[str, str | None]] = {
-    "ollama": {"max_tokens": "num_predict", "temperature": "temperature", "top_p": "top_p",
-               "repeat_penalty": "repeat_penalty", "seed": "seed"},
-    "vllm": {"max_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p",
-             "repeat_penalty": "repetition_penalty", "seed": "seed"},
-    "llamacpp": {"max_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p",
-                 "repeat_penalty": "repeat_penalty", "seed": "seed"},
-    "openai": {"max_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p",
-               "repeat_penalty": None, "seed": "seed"},
-    "google": {"max_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p",
-               "repeat_penalty": None, "seed": None},
-}
-
-
-def map_parameters(runtime: str, params: dict[str, object]) -> dict[str, object]:
-    """Rename generation parameters for `runtime`, dropping the ones it does not take and the unset ones."""
-    names = PARAMETER_NAMES[runtime]
-    return {names[k] or "": v for k, v in params.items() if v is not None and names.get(k)}
+# The parameters the OpenAI SDK takes as arguments; the runtime table says which ones each runtime accepts.
+STANDARD = frozenset({"max_tokens", "temperature", "top_p", "seed", "stop"})
 
 
 class OpenAIClients:
@@ -61,12 +44,11 @@ class OpenAIClients:
 
     async def chat(self, *, base_url: str, api_key: str | None, model: str, messages: list[dict[str, str]],
                    params: dict[str, object]) -> tuple[str, int | None, int | None]:
-        """One chat completion: (text, prompt tokens, completion tokens). Parameters outside the OpenAI set
-        (repetition_penalty...) go in extra_body."""
-        standard = {"max_tokens", "temperature", "top_p", "seed"}
+        """One chat completion: (text, prompt tokens, completion tokens). Parameters outside the SDK's arguments
+        (repetition_penalty, top_k...) go in extra_body."""
         request: dict[str, Any] = {"model": model, "messages": messages}
-        request.update({k: v for k, v in params.items() if k in standard})
-        extra = {k: v for k, v in params.items() if k not in standard}
+        request.update({k: v for k, v in params.items() if k in STANDARD})
+        extra = {k: v for k, v in params.items() if k not in STANDARD}
         if extra:
             request["extra_body"] = extra
         response = await self.get(base_url, api_key).chat.completions.create(**request)

@@ -167,6 +167,19 @@ class ProcessSupervisor:
         return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
+def write_environment_file(path: Path, values: dict[str, str]) -> None:
+    """What a unit reads with `EnvironmentFile=`: KEY="value" lines, quoted and escaped as systemd parses them."""
+    from ..store import atomic_write_text
+
+    def quote(value: str) -> str:
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+        return '"' + escaped.replace("\n", " ") + '"'
+
+    lines = [f"{key}={quote(value)}" for key, value in values.items()]
+    atomic_write_text(path, "# Written by venom-mcp for its systemd unit; changes are overwritten.\n"
+                      + "\n".join(lines) + "\n")
+
+
 class Systemd:
     """systemctl for a configured unit; only used when systemctl exists."""
 
@@ -179,6 +192,25 @@ class Systemd:
         return subprocess.run(  # noqa: S603
             ["systemctl", action, unit], capture_output=True, text=True, timeout=120, check=False  # noqa: S607
         )
+
+    @staticmethod
+    def show(unit: str, prop: str) -> str:
+        result = subprocess.run(  # noqa: S603
+            ["systemctl", "show", "-p", prop, "--value", unit],  # noqa: S607
+            capture_output=True, text=True, timeout=30, check=False,
+        )
+        return result.stdout.strip()
+
+    @staticmethod
+    def exists(unit: str) -> bool:
+        return Systemd.show(unit, "LoadState") == "loaded"
+
+    @staticmethod
+    def active(unit: str) -> bool:
+        result = subprocess.run(  # noqa: S603
+            ["systemctl", "is-active", unit], capture_output=True, text=True, timeout=30, check=False  # noqa: S607
+        )
+        return result.returncode == 0
 
     @staticmethod
     def main_pid(unit: str) -> int | None:

@@ -114,3 +114,50 @@ def process_tree(pid: int) -> tuple[float, float] | None:
         return round(rss / 2**20, 1), round(time.time() - proc.create_time(), 1)
     except psutil.Error:
         return None
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A process that listens on a TCP port."""
+
+    pid: int
+    command: str
+    create_time: float
+
+
+def listener(port: int) -> Listener | None:
+    """The process listening on `port` (any local address), or None. Pids of other users' processes are not
+    visible without privileges: then None although the port answers."""
+    import psutil
+
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.AccessDenied, OSError):
+        return None
+    for conn in connections:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            try:
+                proc = psutil.Process(conn.pid)
+                return Listener(conn.pid, " ".join(proc.cmdline()) or proc.name(), proc.create_time())
+            except psutil.Error:
+                continue
+    return None
+
+
+def terminate(pid: int, create_time: float, grace: float = 10.0) -> bool:
+    """SIGTERM one process (checked against its start time, against pid reuse), SIGKILL after `grace` s.
+    Only that pid: never a group, never by name. True when it was running."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if abs(proc.create_time() - create_time) > 1:
+            return False
+        proc.terminate()
+        _, alive = psutil.wait_procs([proc], timeout=grace)
+        for rest in alive:
+            rest.kill()
+        psutil.wait_procs(alive, timeout=5)
+    except psutil.NoSuchProcess:
+        return False
+    return True

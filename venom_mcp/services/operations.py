@@ -4,6 +4,7 @@ and a bounded history persisted in $VENOM_HOME/operations.json (newest first).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from ..cache import describe
 from ..errors import NotFound, StateError
-from ..records import ACTIVE_STATUSES, Operation, Provider, Runtime
+from ..records import ACTIVE_STATUSES, Operation, OperationType, Provider, Runtime
 from ..store import atomic_write_json, locked, read_json
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,10 @@ class Progress:
     def __init__(self, operations: Operations, operation: Operation) -> None:
         self._operations = operations
         self._operation = operation
+
+    @property
+    def operation_id(self) -> str:
+        return self._operation.operation_id
 
     def update(self, bytes_done: int | None, bytes_total: int | None, message: str | None = None) -> None:
         op = self._operation
@@ -51,6 +56,7 @@ class Operations:
         self._ops: dict[str, Operation] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._failures: dict[str, BaseException] = {}
         self._last_persist = 0.0
         self._closing = False
         self._load()
@@ -81,21 +87,24 @@ class Operations:
     # ---- running work ---------------------------------------------------------------------------
 
     def start(
-        self, model_name: str, provider: Provider, runtime: Runtime, operation_type: str, job: Job
+        self, model_name: str, provider: Provider, runtime: Runtime, operation_type: OperationType, job: Job,
+        exclusive: bool = True,
     ) -> Operation:
+        """Run `job` as an Operation. `exclusive` jobs hold the runtime's lock while they run (installs and removals
+        of one runtime queue); a job that takes the locks it needs itself, with bounds, passes False."""
         op = Operation(
             operation_id=str(uuid.uuid4()),
             model_name=model_name,
             provider=provider,
             runtime=runtime,
-            operation_type="install" if operation_type == "install" else "remove",
+            operation_type=operation_type,
             message="queued",
             started_at=datetime.now(UTC),
         )
         self._ops[op.operation_id] = op
         self._persist(force=True)
         # The task is kept referenced until it is done, so the loop cannot drop it half-way.
-        task = asyncio.create_task(self._run(op, job), name=f"operation:{op.operation_id}")
+        task = asyncio.create_task(self._run(op, job, exclusive), name=f"operation:{op.operation_id}")
         self._tasks[op.operation_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(op.operation_id, None))
         return op
@@ -103,9 +112,13 @@ class Operations:
     def lock(self, runtime: str) -> asyncio.Lock:
         return self._locks.setdefault(runtime, asyncio.Lock())
 
-    async def _run(self, op: Operation, job: Job) -> None:
+    def failure(self, operation_id: str) -> BaseException | None:
+        """The exception a failed job raised in this process (its class says 400, 409 or 503 to the faces)."""
+        return self._failures.get(operation_id)
+
+    async def _run(self, op: Operation, job: Job, exclusive: bool) -> None:
         try:
-            async with self.lock(op.runtime):
+            async with self.lock(op.runtime) if exclusive else contextlib.nullcontext():
                 op.status, op.message = "in_progress", "started"
                 self.changed(op, force=True)
                 message = await job(Progress(self, op))
@@ -119,6 +132,7 @@ class Operations:
                 op.status, op.message = "cancelled", "cancelled by request"
         except Exception as exc:  # the job's failure is the operation's result, not a crash of the server
             log.warning("operation %s (%s %s) failed: %s", op.operation_id, op.operation_type, op.model_name, exc)
+            self._failures[op.operation_id] = exc
             op.status, op.error = "failed", describe(exc)
             op.message = "failed"
         finally:
@@ -173,6 +187,7 @@ class Operations:
         self._last_persist = now
         history = self.recent(HISTORY)
         self._ops = {op.operation_id: op for op in history}
+        self._failures = {k: v for k, v in self._failures.items() if k in self._ops}
         payload = {"operations": [op.model_dump(mode="json") for op in history], "updated_at": datetime.now(UTC)}
         try:
             with locked(self._path):

@@ -1,4 +1,5 @@
-"""ModelRegistry: the manifest, installs and removals as Operations, activation, capabilities, the quota.
+"""ModelRegistry: the manifest, installs and removals as Operations, models found outside venom-mcp (in Ollama
+or a Hugging Face cache), capabilities, the quota. Activation lives with the runtimes.
 
 The method names of SPEC section 6 (`install_model`, `get_operation_status`, ...) are the ones the original
 design documents use; the tools call the richer ones (`install`, `remove`, `activate`) that return records.
@@ -10,18 +11,17 @@ import asyncio
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
+from ..adapters import hf_cache
 from ..adapters.huggingface import HubDownloads, HubPlan
 from ..adapters.ollama import OllamaAdapter
-from ..adapters.openai_compat import served_models
-from ..config import OLLAMA_PROFILES, Settings
+from ..config import Settings
 from ..errors import Conflict, InvalidArgument, NotFound, QuotaExceeded, StateError, UpstreamError
 from ..records import (
     ActiveRuntime,
@@ -37,12 +37,12 @@ from ..records import (
 )
 from ..store import atomic_write_json, locked, read_json
 from . import capabilities as caps
+from . import profile
 from .catalog import CatalogService
 from .operations import Operations, Progress
+from .runtime_state import RuntimeState
 
-if TYPE_CHECKING:
-    from ..app import App
-    from .runtimes import RuntimeController
+Activator = Callable[[str, str], Awaitable[ActiveRuntime]]
 
 log = logging.getLogger(__name__)
 _MANIFEST = TypeAdapter(list[ModelMetadata])
@@ -70,45 +70,33 @@ def valid_runtimes(provider: str, gguf: bool | None) -> list[str]:
 
 
 class ModelRegistry:
+    """The installed models. Built by the App from its shared parts; `venom_mcp.ModelRegistry(models_dir=...)`
+    (venom_mcp/api.py) is the Python API of SPEC section 6 that builds them itself."""
+
     def __init__(
         self,
-        models_dir: str | Path | None = None,
+        settings: Settings,
         *,
-        settings: Settings | None = None,
-        ollama: OllamaAdapter | None = None,
-        downloads: HubDownloads | None = None,
-        operations: Operations | None = None,
-        http: httpx.AsyncClient | None = None,
+        ollama: OllamaAdapter,
+        downloads: HubDownloads,
+        operations: Operations,
+        http: httpx.AsyncClient,
+        state: RuntimeState,
         catalog: CatalogService | None = None,
     ) -> None:
-        """`ModelRegistry(models_dir=...)` is the Python API of SPEC section 6: it builds its parts from the
-        environment like the server does (models_dir overrides MODELS_CACHE_DIR). The server passes its own."""
-        settings = settings or Settings()
-        if models_dir is not None:
-            settings = settings.model_copy(update={"models_cache_dir_override": Path(models_dir)})
-        self._owned_app: App | None = None
-        if ollama is None or downloads is None or operations is None or http is None:
-            from ..app import App
-
-            app = self._owned_app = App(settings)
-            ollama, downloads, operations, http = app.ollama, app.downloads, app.operations, app.http
-            catalog = catalog or app.catalog
         self.settings = settings
         self.http = http
         self.ollama = ollama
         self.downloads = downloads
         self.operations = operations
         self._catalog = catalog
+        self.state = state
         self._manifest_path = settings.path("manifest.json")
-        self._runtime_path = settings.path("runtime.json")
         self.warnings: list[str] = []
         self._manifest_cache: tuple[tuple[int, int, int], list[ModelMetadata]] | None = None
-        self.runtimes: RuntimeController | None = None  # set by the App once the controller exists
-
-    async def aclose(self) -> None:
-        """Stop what this registry started (for the Python API; the server closes its own App)."""
-        if self._owned_app is not None:
-            await self._owned_app.aclose()
+        self._shown: dict[tuple[str, str], Capabilities] = {}  # (Ollama name, digest) -> capabilities from /api/show
+        # activate_model of SPEC section 6: the runtimes do it; the App hands their activation in.
+        self.activator: Activator | None = None
 
     # ---- SPEC section 6 names ---------------------------------------------------------------------
 
@@ -129,10 +117,12 @@ class ModelRegistry:
         return (await self.remove(name, provider)).operation_id
 
     async def activate_model(self, name: str, runtime: Runtime) -> ActiveRuntime:
-        return await self.activate(name, runtime)
+        if self.activator is None:
+            raise InvalidArgument("this registry was built without runtimes to activate on")
+        return await self.activator(name, runtime)
 
-    def get_model_capabilities(self, name: str) -> Capabilities:
-        return self.find(name).capabilities
+    async def get_model_capabilities(self, name: str) -> Capabilities:
+        return await self.capabilities(name)
 
     def check_storage_quota(self, additional_size_gb: float) -> bool:
         return self.disk_usage_gb() + additional_size_gb <= self.settings.models_max_disk_gb
@@ -197,47 +187,104 @@ class ModelRegistry:
     def disk_usage_gb(self) -> float:
         return round(sum(m.size_gb or 0 for m in self.manifest()), 3)
 
-    # ---- runtime.json -----------------------------------------------------------------------------
-
-    def runtime_state(self) -> dict[str, Any]:
-        try:
-            raw = read_json(self._runtime_path)
-        except StateError as exc:
-            log.error("%s; treating no model as active", exc)
-            return {}
-        return raw if isinstance(raw, dict) else {}
-
-    def active_model(self) -> tuple[str | None, str | None]:
-        active = self.runtime_state().get("active") or {}
-        return active.get("runtime"), active.get("model")
-
     # ---- listing ----------------------------------------------------------------------------------
 
     async def installed(self, runtime: Runtime | None = None) -> InstalledModels:
-        active_runtime, active_name = self.active_model()
+        active_runtime, active_name = self.state.active()
         rows: list[InstalledModel] = []
-        for model in self.manifest():
-            row = InstalledModel.model_validate(model.model_dump())
-            row.active = model.name == active_name and model.runtime == active_runtime
-            rows.append(row)
+        entries = self.manifest()  # first: an unreadable manifest adds its warning
         warnings = list(self.warnings)
         if runtime in (None, "ollama"):
-            known = {m.name for m in rows}
             try:
-                for tag in await self.ollama.tags():
-                    if tag["name"] in known:
-                        continue
-                    rows.append(InstalledModel(
-                        name=tag["name"], provider="ollama", runtime="ollama", display_name=tag["name"],
-                        size_gb=round(tag.get("size", 0) / GB, 2), status="installed (outside venom-mcp)",
-                        active=tag["name"] == active_name and active_runtime == "ollama",
-                        installed_at=tag.get("modified_at"),
-                    ))
+                entries += await self._ollama_external({m.name for m in entries})
             except UpstreamError as exc:
                 warnings.append(f"models held by Ollama are not listed: {exc}")
+        if runtime in (None, "vllm", "llamacpp"):
+            entries += await self._cache_external({m.name for m in entries})
+        for model in entries:
+            row = InstalledModel.model_validate(model.model_dump())
+            row.active = model.name == active_name and model.runtime == active_runtime
+            row.activatable = profile.allowed(self.settings, model.runtime)
+            rows.append(row)
         if runtime is not None:
             rows = [r for r in rows if r.runtime == runtime]
         return InstalledModels(models=rows, count=len(rows), warnings=warnings)
+
+    async def _ollama_external(self, known: set[str]) -> list[ModelMetadata]:
+        """Models Ollama holds that venom-mcp did not pull (status external); capabilities come on demand."""
+        return [ModelMetadata(
+            name=tag["name"], provider="ollama", runtime="ollama", display_name=tag["name"],
+            size_gb=round(tag.get("size", 0) / GB, 2), status="external", sha256=tag.get("digest"),
+            installed_at=tag.get("modified_at"),
+        ) for tag in await self.ollama.tags() if tag["name"] not in known]
+
+    async def _cache_external(self, known: set[str]) -> list[ModelMetadata]:
+        """Hugging Face snapshots already in MODELS_CACHE_DIR (and, with VENOM_SCAN_HF_CACHE=1, the default
+        huggingface_hub cache) that the manifest does not hold."""
+        folders = [self.settings.models_cache_dir]
+        if self.settings.scan_hf_cache:
+            from huggingface_hub.constants import HF_HUB_CACHE
+
+            folders.append(Path(HF_HUB_CACHE))
+        found: list[ModelMetadata] = []
+        for folder in folders:
+            for cached in await asyncio.to_thread(hf_cache.scan_cache, folder):
+                if cached.name in known or cached.repo_id in known:
+                    continue
+                known.add(cached.name)
+                found.append(ModelMetadata(
+                    name=cached.name, provider="huggingface", runtime="llamacpp" if cached.gguf else "vllm",
+                    display_name=cached.name.split("/", 1)[-1], size_gb=round(cached.size_bytes / GB, 3),
+                    status="external", local_path=str(cached.local_path), installed_at=cached.last_modified,
+                    revision=cached.revision,
+                ))
+        return found
+
+    async def resolve(self, name: str) -> ModelMetadata:
+        """An installed model by name: the manifest first, then what Ollama holds, then the Hugging Face cache."""
+        try:
+            return self.find(name)
+        except NotFound:
+            pass
+        known = {m.name for m in self.manifest()}
+        candidates = [ollama_name(name)] if "/" not in name or name.startswith(("hf.co/", "library/")) else []
+        unreachable: UpstreamError | None = None
+        if candidates or ":" in name:
+            try:
+                for entry in await self._ollama_external(known):
+                    if entry.name in (name, *candidates):
+                        return entry
+            except UpstreamError as exc:
+                unreachable = exc
+        if "/" in name:
+            cached = await self._cache_external(known)
+            exact = [m for m in cached if m.name == name]
+            same_repo = [m for m in cached if m.name.split(":")[0] == name]
+            if exact or len(same_repo) == 1:
+                return (exact or same_repo)[0]
+        if unreachable is not None:  # it may be in Ollama: we cannot say it is not installed
+            raise UpstreamError(f"{name!r} is not in the manifest, and Ollama could not be asked: {unreachable}")
+        raise NotFound(f"{name!r} is not installed; installed_models lists what is, install_model adds one")
+
+    async def capabilities(self, name: str) -> Capabilities:
+        """What the model supports: recorded at install, or read now (and kept) for a model found outside."""
+        entry = await self.resolve(name)
+        if entry.status == "installed":
+            return entry.capabilities
+        if entry.provider == "ollama":
+            key = (entry.name, entry.sha256 or "")
+            if key not in self._shown:
+                self._shown[key] = caps.merge(entry.name, caps.detect_ollama(await self.ollama.show(entry.name)))
+            return self._shown[key]
+        path = Path(entry.local_path or "")
+        snapshot = path.parent if entry.runtime == "llamacpp" else path  # a GGUF entry points at its file
+        quant = entry.name.partition(":")[2] or None
+        detected = await asyncio.to_thread(caps.detect_huggingface, snapshot, quant)
+        return caps.merge(entry.name, detected)
+
+    @staticmethod
+    def valid_runtimes(entry: ModelMetadata) -> list[str]:
+        return valid_runtimes(entry.provider, entry.runtime == "llamacpp")
 
     # ---- install ----------------------------------------------------------------------------------
 
@@ -247,6 +294,7 @@ class ModelRegistry:
             name = ollama_name(name)
             if runtime not in (None, "ollama"):
                 raise InvalidArgument(f"Ollama models run on runtime 'ollama' only, not {runtime!r}")
+            profile.require(self.settings, "ollama", "installs (ollama pull)")
             if running := self.operations.running(name, provider, "install"):
                 return running
             await self.ollama.version()  # unreachable Ollama: a clear error now, and nothing written
@@ -254,10 +302,16 @@ class ModelRegistry:
         repo, quant = split_hf_name(name)
         if runtime not in (None, "vllm", "llamacpp"):
             raise InvalidArgument(f"Hugging Face models run on 'vllm' or, for GGUF repos, 'llamacpp'; not {runtime!r}")
+        for candidate in [runtime] if runtime else ["vllm", "llamacpp"]:
+            if profile.allowed(self.settings, candidate):
+                break
+        else:  # no runtime this profile allows could serve it: refuse before asking the Hub
+            profile.require(self.settings, runtime or "vllm", "Hugging Face installs")
         if running := self.operations.running(name, provider, "install"):
             return running
         plan = await self.downloads.plan(repo, runtime=runtime, quant=quant)
         chosen: Runtime = "llamacpp" if plan.gguf else "vllm"
+        profile.require(self.settings, chosen, f"installs of {'GGUF' if plan.gguf else 'safetensors'} models")
         entry_name = f"{repo}:{plan.quantization}" if plan.gguf and plan.quantization else repo
         if running := self.operations.running(entry_name, provider, "install"):
             return running
@@ -338,7 +392,7 @@ class ModelRegistry:
         kind: Provider = entry.provider if entry else "ollama"
         if provider is not None and provider != kind:
             raise NotFound(f"{name!r} is installed from {kind}, not {provider}")
-        active_runtime, active_name = self.active_model()
+        active_runtime, active_name = self.state.active()
         if active_name == resolved:
             raise Conflict(
                 f"{resolved} is the active model of {active_runtime}: activate another model first "
@@ -366,72 +420,6 @@ class ModelRegistry:
                 freed = f"; freed {freed_bytes / GB:.2f} GB"
         self._update_manifest(lambda models: [m for m in models if m.name != name])
         return f"removed {name}{freed}"
-
-    # ---- activate ---------------------------------------------------------------------------------
-
-    async def check_activation(self, name: str, runtime: Runtime) -> str:
-        """The installed model's exact name, if it may run on `runtime` under the current profile."""
-        check_model_name(name)
-        if runtime not in ("ollama", "vllm", "llamacpp"):
-            raise InvalidArgument(f"activate_model serves local runtimes (ollama, vllm, llamacpp); "
-                                  f"use switch_runtime for {runtime}")
-        if runtime not in self.settings.local_runtimes:
-            raise InvalidArgument(
-                f"VENOM_RUNTIME_PROFILE={self.settings.runtime_profile} does not expose {runtime} "
-                f"(it exposes: {', '.join(self.settings.local_runtimes) or 'no local runtime'}); "
-                "set VENOM_RUNTIME_PROFILE=full to use it"
-            )
-        try:
-            entry = self.find(name)
-            model, provider = entry.name, entry.provider
-            gguf: bool | None = entry.runtime == "llamacpp"
-        except NotFound:
-            if runtime != "ollama" or ollama_name(name) not in {t["name"] for t in await self.ollama.tags()}:
-                raise
-            model, provider, gguf = ollama_name(name), "ollama", None
-        allowed = valid_runtimes(provider, gguf)
-        if runtime not in allowed:
-            raise InvalidArgument(f"{model} ({provider}) cannot run on {runtime}; valid runtimes: {', '.join(allowed)}")
-        return model
-
-    async def activate(self, name: str, runtime: Runtime) -> ActiveRuntime:
-        if runtime != "ollama" and self.runtimes is not None:
-            return await self.runtimes.activate(name, runtime)  # restarts the server with the model
-        model = await self.check_activation(name, runtime)
-        if runtime == "ollama":
-            status = await self._load_ollama(model)
-            endpoint = self.ollama.host
-        else:
-            endpoint = self.settings.vllm_endpoint if runtime == "vllm" else self.settings.llamacpp_endpoint
-            status = await self._probe_openai(endpoint, model)
-        state = self.runtime_state()
-        state["active"] = {"runtime": runtime, "model": model}
-        state.setdefault("models", {})[runtime] = model
-        state["updated_at"] = datetime.now(UTC)
-        with locked(self._runtime_path):
-            atomic_write_json(self._runtime_path, state)
-        return ActiveRuntime(provider=runtime, model=model, endpoint=endpoint, service_type="local",
-                             status=status[0], message=status[1])
-
-    def keep_alive(self) -> str:
-        return os.environ.get("OLLAMA_KEEP_ALIVE") or OLLAMA_PROFILES[self.settings.ollama_profile]["OLLAMA_KEEP_ALIVE"]
-
-    async def _load_ollama(self, model: str) -> tuple[Any, str]:
-        await self.ollama.load(model, self.keep_alive())
-        loaded = {m.get("name") for m in await self.ollama.ps()}
-        if model in loaded:
-            return "online", f"{model} is loaded in Ollama (keep_alive {self.keep_alive()})"
-        return "degraded", f"Ollama accepted {model} but /api/ps does not list it as loaded"
-
-    async def _probe_openai(self, endpoint: str, model: str) -> tuple[Any, str]:
-        try:
-            served = await served_models(self.http, endpoint)
-        except UpstreamError as exc:
-            return "offline", f"recorded {model}; {exc}: start the server with this model to serve it"
-        if model in served:
-            return "online", f"{endpoint} serves {model}"
-        listed = ", ".join(served) or "nothing"
-        return "degraded", f"recorded {model}; {endpoint} answers but serves {listed}: restart it with this model"
 
 
 def _combined_sha(hashes: dict[str, str]) -> str | None:

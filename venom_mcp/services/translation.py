@@ -24,7 +24,7 @@ from .translation_text import (
 )
 
 if TYPE_CHECKING:
-    from .runtimes import RuntimeController
+    from .chat import ChatService
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 4
@@ -40,8 +40,8 @@ def check_language(value: str | None, what: str) -> str | None:
 
 
 class TranslationService:
-    def __init__(self, runtimes: RuntimeController, cache: TranslationCache, concurrency: int = CONCURRENCY) -> None:
-        self._runtimes = runtimes
+    def __init__(self, chat: ChatService, cache: TranslationCache, concurrency: int = CONCURRENCY) -> None:
+        self._chat = chat
         self._cache = cache
         self._concurrency = concurrency
 
@@ -52,17 +52,14 @@ class TranslationService:
         assert target is not None
         if not text.strip():
             raise InvalidArgument("text is empty; give the text to translate")
-        active = self._runtimes.registry.runtime_state().get("active") or {}
-        if not active.get("runtime"):
-            raise InvalidArgument("no active runtime to translate with: use activate_model or switch_runtime first")
-        model = str(active["model"])
-        capabilities = self._runtimes._capabilities(model)
+        runtime, model = self._chat.active()
+        capabilities = await self._chat.capabilities(model)
         pieces = split_for_translation(text, chunk_budget(capabilities.max_context_length))
         chunks = sum(1 for p in pieces if p.translate)
         key = TranslationCache.key(source, target, model, text)
         if use_cache and (hit := self._cache.get(key)) is not None:
             return TranslateResult(translated_text=hit, source_lang=source, target_lang=target,
-                                   llm_provider=active["runtime"], llm_model=model, cached=True, chunks=chunks)
+                                   llm_provider=runtime, llm_model=model, cached=True, chunks=chunks)
         translated: dict[int, str] = {}
         answers: list[ChatResult] = []
         limit = asyncio.Semaphore(self._concurrency)
@@ -88,7 +85,7 @@ class TranslationService:
         last = answers[-1] if answers else None
         return TranslateResult(
             translated_text=result, source_lang=source, target_lang=target,
-            llm_provider=last.llm_provider if last else active["runtime"],
+            llm_provider=last.llm_provider if last else runtime,
             llm_model=last.llm_model if last else model, cached=False, chunks=chunks,
         )
 
@@ -98,7 +95,7 @@ class TranslationService:
         protected, mapping = protect(body)
         budget = min(4096, max(64, len(protected) // 2 + 64))
         for attempt in (1, 2):
-            answer = await self._runtimes.complete(translation_messages(protected, source, target), budget, 0.0)
+            answer = await self._chat.complete(translation_messages(protected, source, target), budget, 0.0)
             try:
                 return lead + restore(clean_output(answer.text), mapping) + trail, answer
             except ValueError as exc:  # the model dropped a placeholder: ask once more, then give up clearly

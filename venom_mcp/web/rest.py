@@ -148,6 +148,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              errors=(400, 503)),
     Endpoint("GET", "/api/v1/history/requests", "request_history", "Language-model requests, newest first",
              q("limit"), errors=(400,)),
+    Endpoint("POST", f"{MODELS}/unload-all", "unload_models",
+             "Unload the models of one local runtime (body: runtime) or of all, freeing their memory",
+             b("runtime"), errors=(400, 409, 503)),
 )
 
 

@@ -1,0 +1,190 @@
+"""The runtimes: health (`health.py`), starting and stopping servers (`control.py`), activation as a verified
+transaction and unloading (`activation.py`); this module puts them together for the tools: status, control,
+activation, switching and slash commands. Chat lives in `services/chat.py`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ...adapters import runtimes as table
+from ...adapters import system
+from ...adapters.openai_compat import OpenAIClients
+from ...errors import ConfigError, InvalidArgument
+from ...records import RUNTIME_ALIASES, ActiveRuntime, RuntimeStatus, ServerStatus, SlashResult, UnloadResult
+from .. import profile
+from ..operations import Operations
+from ..registry import ModelRegistry
+from ..runtime_state import RequestGates
+from .activation import Activation
+from .control import Control
+from .health import Health
+
+SLASH_HELP = ("/gpt [model], /gem [model], /ollama <model>, /vllm <model>, /llamacpp <model>, /status, /models")
+SLASH_TARGETS = {"gpt": "openai", "gem": "google", "ollama": "ollama", "vllm": "vllm", "llamacpp": "llamacpp"}
+
+
+def parse_slash_command(text: str) -> tuple[str, str | None] | None:
+    """'/gem gemini-2.0-flash' -> ('gem', 'gemini-2.0-flash'); None when the text is not a slash command."""
+    text = text.strip()
+    if not text.startswith("/") or len(text) < 2:
+        return None
+    command, _, argument = text[1:].partition(" ")
+    return command.lower(), (argument.strip() or None)
+
+
+class RuntimeController:
+    def __init__(self, health: Health, registry: ModelRegistry, operations: Operations, gates: RequestGates,
+                 clients: OpenAIClients) -> None:
+        self.health = health
+        self.settings = health.settings
+        self.state = health.state
+        self.registry = registry
+        self.control_ = Control(health, registry)
+        self.activation = Activation(self.control_, operations, gates, clients)
+        self.clients = clients
+
+    # ---- status -----------------------------------------------------------------------------------
+
+    async def server_status(self, runtime: str) -> ServerStatus:
+        return await self.health.server_status(runtime)
+
+    async def status(self) -> RuntimeStatus:
+        names = profile.local(self.settings)
+        servers = await asyncio.gather(*(self.health.server_status(s) for s in names))
+        return RuntimeStatus(active=await self.active(), servers=list(servers))
+
+    async def active(self, probe: bool = True) -> ActiveRuntime:
+        """The recorded active runtime with its health now: `online` only when the server answers and lists
+        the model under the recorded name."""
+        runtime, model = self.state.active()
+        switching = self.state.switching()
+        if not runtime:
+            if switching is not None:
+                return ActiveRuntime(provider=switching.runtime, model=switching.model,  # type: ignore[arg-type]
+                                     endpoint=self.health.endpoint(switching.runtime), service_type=None,
+                                     status="switching", message=f"operation {switching.operation_id}")
+            return ActiveRuntime(provider=None, model=None, endpoint=None, service_type=None, status="unknown",
+                                 message="no active runtime: use activate_model or switch_runtime")
+        cloud = not table.spec(runtime).local
+        status: Any = "unknown"
+        message: str | None = None
+        if switching is not None:
+            status = "switching"
+            message = f"switching to {switching.model} on {switching.runtime} (operation {switching.operation_id})"
+        elif probe and cloud:
+            status, message = await self._probe_cloud(runtime, model)
+        elif probe:
+            server = await self.health.server_status(runtime)
+            status, message = server.status, server.error
+            if status == "online" and runtime != "ollama" and model not in (server.served_model_name or "").split(
+                    ", "):
+                status, message = "degraded", f"{runtime} serves {server.served_model_name}, not {model}"
+        return ActiveRuntime(provider=runtime, model=model, endpoint=self.health.endpoint(runtime),  # type: ignore
+                             service_type="cloud" if cloud else "local", status=status, message=message)
+
+    async def _probe_cloud(self, runtime: str, model: str | None) -> tuple[Any, str | None]:
+        try:
+            client = self.clients.get(table.endpoint(self.settings, runtime), table.api_key(self.settings, runtime))
+            listed = [str(m.id).removeprefix("models/") async for m in client.models.list()]
+        except Exception as exc:  # auth, network, anything: the runtime is not usable now
+            return "offline", f"{runtime} at {self.health.endpoint(runtime)} did not answer: {type(exc).__name__}"
+        if model and listed and model not in listed:
+            return "degraded", f"{runtime} does not list {model}"
+        return "online", None
+
+    # ---- control ----------------------------------------------------------------------------------
+
+    async def control(self, server: str, action: str, force: bool = False) -> ServerStatus:
+        profile.require(self.settings, server, f"control_runtime {action}")
+        if action == "stop":
+            return await self.control_.stop(server, force)
+        if action == "restart":
+            return await self.control_.start(server, restart=True)
+        return await self.control_.start(server)
+
+    async def stop(self, server: str) -> ServerStatus:
+        return await self.control_.stop(server)
+
+    async def unload(self, runtime: str | None) -> UnloadResult:
+        return await self.activation.unload(runtime)
+
+    # ---- activation and switching -----------------------------------------------------------------
+
+    async def activate(self, name: str, runtime: str) -> ActiveRuntime:
+        """Serve `name` on `runtime` as a verified transaction (activation.py); the active runtime after it."""
+        if not table.spec(runtime).local:
+            raise InvalidArgument(f"activate_model serves local runtimes (ollama, vllm, llamacpp); "
+                                  f"use switch_runtime for {runtime}")
+        profile.require(self.settings, runtime, "activations")
+        entry = await self.registry.resolve(name)
+        allowed = self.registry.valid_runtimes(entry)
+        if runtime not in allowed:
+            raise InvalidArgument(f"{entry.name} ({entry.provider}) cannot run on {runtime}; "
+                                  f"valid runtimes: {', '.join(allowed)}")
+        message = await self.activation.run(runtime, entry.name, entry.provider)
+        return self._confirmed(runtime, entry.name, message)
+
+    def _confirmed(self, runtime: str, model: str, message: str) -> ActiveRuntime:
+        """What a completed activation established: the transaction itself just confirmed it is served."""
+        return ActiveRuntime(provider=runtime, model=model, endpoint=self.health.endpoint(runtime),  # type: ignore
+                             service_type="local" if table.spec(runtime).local else "cloud", status="online",
+                             message=message)
+
+    async def switch(self, provider: str, model: str | None = None) -> ActiveRuntime:
+        runtime = RUNTIME_ALIASES.get(provider.strip().lower(), provider.strip().lower())
+        if runtime not in table.RUNTIMES:
+            raise InvalidArgument(f"unknown runtime {provider!r}; use {', '.join(table.RUNTIMES)} "
+                                  "(aliases gpt, gem, gemini, google-gemini)")
+        spec = table.spec(runtime)
+        if spec.local:
+            profile.require(self.settings, runtime, "activations")
+            local = model or self.state.configured(runtime)
+            if local is None:
+                raise InvalidArgument(f"name the model to use on {runtime} (installed_models lists them)")
+            return await self.activate(local, runtime)
+        if not table.api_key(self.settings, runtime):
+            raise ConfigError(f"{runtime} needs an API key: set {spec.key_env} and restart venom-mcp")
+        chosen = model or self.state.configured(runtime) or spec.default_model or ""
+        return self._confirmed(runtime, chosen, await self.activation.run(runtime, chosen, runtime))
+
+    async def slash(self, text: str) -> SlashResult:
+        parsed = parse_slash_command(text)
+        command = parsed[0] if parsed else text.strip()
+        argument = parsed[1] if parsed else None
+        if parsed and command in SLASH_TARGETS:
+            if table.spec(SLASH_TARGETS[command]).local and not argument:
+                raise InvalidArgument(f"/{command} needs a model, e.g. /{command} <name from installed_models>")
+            active = await self.switch(SLASH_TARGETS[command], argument)
+            return SlashResult(command=f"/{command}", handled=True, active=active,
+                               message=f"active runtime: {active.provider} with {active.model} ({active.status})")
+        if parsed and command == "status":
+            active = await self.active()
+            message = (f"{active.provider} with {active.model} at {active.endpoint}: {active.status}"
+                       if active.provider else active.message or "no active runtime")
+            return SlashResult(command="/status", handled=True, message=message, active=active)
+        if parsed and command == "models":
+            installed = await self.registry.installed()
+            names = ", ".join(f"{m.name} ({m.runtime})" for m in installed.models) or "none installed"
+            return SlashResult(command="/models", handled=True, message=names, active=await self.active(probe=False))
+        return SlashResult(command=command, handled=False, active=await self.active(probe=False),
+                           message=f"not a command; the commands are: {SLASH_HELP}")
+
+    # ---- resources --------------------------------------------------------------------------------
+
+    async def usage(self) -> dict[str, Any]:
+        """The raw readings for resource_usage (the tool shapes them)."""
+        cache = self.settings.models_cache_dir
+        cpu, memory, gpu, cache_bytes = await asyncio.gather(
+            asyncio.to_thread(system.cpu_percent), asyncio.to_thread(system.memory),
+            asyncio.to_thread(system.NVML.read),
+            asyncio.to_thread(system.folder_size, cache) if cache.exists() else _zero(),
+        )
+        return {"cpu": cpu, "memory": memory, "gpu": gpu, "cache_bytes": cache_bytes}
+
+
+async def _zero() -> int:
+    return 0
+
+
+__all__ = ["RuntimeController", "parse_slash_command"]

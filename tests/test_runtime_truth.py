@@ -426,3 +426,51 @@ async def test_models_found_outside_venom_mcp(
         active = await call(client, "activate_model", name="qwen3:0.6b", runtime="ollama")
         assert active["status"] == "online" and active["model"] == "qwen3:0.6b"
         assert "installed_models lists" in await error_text(client, "model_capabilities", name="nothing-here:1b")
+
+
+async def test_systemd_unit_switches_models_through_its_environment_file(
+    runtime_settings: dict[str, Any], tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped llama.cpp unit, run by a stand-in systemctl that reads it as systemd does; only its program
+    (the stub server instead of llama_cpp.server) and the EnvironmentFile path are changed."""
+    from tests.fakes.systemctl import install_fake_systemctl
+
+    state = tmp_path / "systemd"
+    install_fake_systemctl(tmp_path / "bin", state)
+    env_file = home / "run" / "llamacpp.env"
+    lines = []
+    shipped = Path(__file__).parents[1] / "deploy" / "systemd" / "venom-llamacpp.service"
+    for line in shipped.read_text().splitlines():
+        if line.startswith("ExecStart="):
+            line = (f"ExecStart={sys.executable} {STUB} --host ${{VENOM_HOST}} --port ${{VENOM_PORT}} "
+                    "--model ${VENOM_SERVED_MODEL_NAME} --model-path ${VENOM_MODEL_PATH}")
+        elif line.startswith("EnvironmentFile="):
+            line = f"EnvironmentFile={env_file}"
+        lines.append(line)
+    (state / "units" / "venom-llamacpp.service").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{__import__('os').environ['PATH']}")
+    app = build(runtime_settings, llamacpp_systemd_unit="venom-llamacpp.service")
+    q4 = f"{TINY_GGUF}:Q4_K_M"
+    try:
+        async with mcp_session(app) as client:
+            await call(client, "install_model", name=Q8, provider="hf", wait=True)
+            await call(client, "install_model", name=q4, provider="hf", wait=True)
+            first = await call(client, "activate_model", name=Q8, runtime="llamacpp")
+            assert first["status"] == "online"
+            assert f'VENOM_SERVED_MODEL_NAME="{Q8}"' in env_file.read_text()
+            status = server(await call(client, "runtime_status"), "llamacpp")
+            assert status["managed_by"] == "systemd" and status["served_model_name"] == Q8 and alive(status["pid"])
+            switched = await call(client, "activate_model", name=q4, runtime="llamacpp")
+            assert switched["status"] == "online" and switched["model"] == q4
+            text = env_file.read_text()
+            assert f'VENOM_SERVED_MODEL_NAME="{q4}"' in text and "Q4_K_M" in text.split("VENOM_MODEL_PATH=")[1]
+            after = server(await call(client, "runtime_status"), "llamacpp")
+            assert after["served_model_name"] == q4 and after["pid"] != status["pid"] and not alive(status["pid"])
+            stopped = await call(client, "control_runtime", server="llamacpp", action="stop")
+            assert stopped["status"] == "offline" and not alive(after["pid"])
+            assert not (home / "run" / "llamacpp.pid").exists(), "no process of venom-mcp's own"
+        calls = (state / "calls").read_text().splitlines()
+        assert [c for c in calls if c.split()[0] in ("start", "restart", "stop")] == [
+            "restart venom-llamacpp.service", "restart venom-llamacpp.service", "stop venom-llamacpp.service"]
+    finally:
+        subprocess.run(["systemctl", "stop", "venom-llamacpp.service"], check=False, capture_output=True)

@@ -122,7 +122,7 @@ class HubPlan:
         return sum(f.size for f in self.files)
 
 
-def _quant_of(path: str) -> str | None:
+def quant_of(path: str) -> str | None:
     for quant in re.findall(r"(?i)(?:^|[._-])((?:I?Q\d[A-Z0-9_]*)|F16|BF16|F32)(?=[._-])", path):
         return str(quant).upper()
     return None
@@ -135,9 +135,9 @@ def select_files(paths: dict[str, HubFile], *, want_gguf: bool, quant: str | Non
         ggufs = [f for p, f in paths.items() if p.endswith(".gguf") and "mmproj" not in p.lower()]
         if not ggufs:
             raise InvalidArgument("this repo holds no GGUF files; install it for runtime 'vllm' instead")
-        available = sorted({q for f in ggufs if (q := _quant_of(f.path))})
+        available = sorted({q for f in ggufs if (q := quant_of(f.path))})
         if quant:
-            chosen = [f for f in ggufs if (_quant_of(f.path) or "").upper() == quant.upper()]
+            chosen = [f for f in ggufs if (quant_of(f.path) or "").upper() == quant.upper()]
             if not chosen:
                 raise InvalidArgument(
                     f"no {quant} file in this repo; available quantizations: {', '.join(available) or 'none named'}"
@@ -145,10 +145,10 @@ def select_files(paths: dict[str, HubFile], *, want_gguf: bool, quant: str | Non
         else:
             preferred = next((q for q in GGUF_PREFERENCE if q in available), None)
             if preferred:
-                chosen = [f for f in ggufs if _quant_of(f.path) == preferred]
+                chosen = [f for f in ggufs if quant_of(f.path) == preferred]
             else:
                 chosen = [min(ggufs, key=lambda f: f.size)]
-        return sorted(chosen, key=lambda f: f.path), _quant_of(chosen[0].path)
+        return sorted(chosen, key=lambda f: f.path), quant_of(chosen[0].path)
     weights = [f for p, f in top.items() if p.endswith(".safetensors")]
     index = ["model.safetensors.index.json"]
     if not weights:

@@ -10,19 +10,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from ..adapters import hf_cache
 from ..adapters.huggingface import HubDownloads, HubPlan
 from ..adapters.ollama import OllamaAdapter
 from ..config import Settings
-from ..errors import Conflict, InvalidArgument, NotFound, QuotaExceeded, StateError, UpstreamError
+from ..errors import Conflict, InvalidArgument, NotFound, QuotaExceeded, UpstreamError
 from ..records import (
     ActiveRuntime,
     Capabilities,
@@ -35,10 +34,10 @@ from ..records import (
     Runtime,
     check_model_name,
 )
-from ..store import atomic_write_json, locked, read_json
 from . import capabilities as caps
 from . import profile
 from .catalog import CatalogService
+from .manifest import Manifest, ollama_name
 from .operations import Operations, Progress
 from .runtime_state import RuntimeState
 
@@ -47,11 +46,6 @@ Activator = Callable[[str, str], Awaitable[ActiveRuntime]]
 log = logging.getLogger(__name__)
 _MANIFEST = TypeAdapter(list[ModelMetadata])
 GB = 1e9
-
-
-def ollama_name(name: str) -> str:
-    """Ollama's own spelling: a name without a tag means ':latest'."""
-    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
 def split_hf_name(name: str) -> tuple[str, str | None]:
@@ -91,9 +85,7 @@ class ModelRegistry:
         self.operations = operations
         self._catalog = catalog
         self.state = state
-        self._manifest_path = settings.path("manifest.json")
-        self.warnings: list[str] = []
-        self._manifest_cache: tuple[tuple[int, int, int], list[ModelMetadata]] | None = None
+        self.store = Manifest(settings.path("manifest.json"))
         self._shown: dict[tuple[str, str], Capabilities] = {}  # (Ollama name, digest) -> capabilities from /api/show
         # activate_model of SPEC section 6: the runtimes do it; the App hands their activation in.
         self.activator: Activator | None = None
@@ -127,65 +119,19 @@ class ModelRegistry:
     def check_storage_quota(self, additional_size_gb: float) -> bool:
         return self.disk_usage_gb() + additional_size_gb <= self.settings.models_max_disk_gb
 
-    # ---- manifest ---------------------------------------------------------------------------------
+    # ---- manifest (services/manifest.py owns the file) ---------------------------------------------
 
     def manifest(self) -> list[ModelMetadata]:
-        """The installed models as the manifest records them; a corrupt file is moved aside and reported.
-
-        Parsed again only when the file changed (an atomic write always gives it a new inode): chat and
-        capabilities look it up on every call."""
-        try:
-            stat = os.stat(self._manifest_path)
-        except FileNotFoundError:
-            return []
-        signature = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        if self._manifest_cache is not None and self._manifest_cache[0] == signature:
-            return list(self._manifest_cache[1])
-        try:
-            raw = read_json(self._manifest_path)
-            models = [] if raw is None else _MANIFEST.validate_python(raw.get("models", []))
-        except (StateError, ValidationError, AttributeError) as exc:
-            self._set_aside(exc)
-            return []
-        self._manifest_cache = (signature, models)
-        return list(models)
-
-    def _set_aside(self, exc: Exception) -> None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        aside = self._manifest_path.with_name(f"manifest.json.corrupt-{stamp}")
-        with locked(self._manifest_path):
-            if self._manifest_path.exists():
-                os.replace(self._manifest_path, aside)
-        message = (f"manifest.json was unreadable ({str(exc).splitlines()[0]}) and was moved to {aside.name}; "
-                   "installed files are untouched: install the models again to re-register them")
-        log.error(message)
-        self.warnings.append(message)
-
-    def _update_manifest(self, change: Callable[[list[ModelMetadata]], list[ModelMetadata]]) -> None:
-        current = self.manifest()
-        with locked(self._manifest_path):
-            models = change(current)
-            atomic_write_json(self._manifest_path, {
-                "models": [m.model_dump(mode="json") for m in models], "updated_at": datetime.now(UTC),
-            })
-
-    def _record(self, entry: ModelMetadata) -> None:
-        self._update_manifest(lambda models: [m for m in models if m.name != entry.name] + [entry])
+        return self.store.read()
 
     def find(self, name: str) -> ModelMetadata:
-        check_model_name(name)
-        models = self.manifest()
-        for candidate in (name, ollama_name(name)):
-            for model in models:
-                if model.name == candidate:
-                    return model
-        same_repo = [m for m in models if m.provider == "huggingface" and m.name.split(":")[0] == name]
-        if len(same_repo) == 1:
-            return same_repo[0]
-        raise NotFound(f"{name!r} is not installed; installed_models lists what is, install_model adds one")
+        return self.store.find(name)
 
     def disk_usage_gb(self) -> float:
-        return round(sum(m.size_gb or 0 for m in self.manifest()), 3)
+        return self.store.disk_usage_gb()
+
+    def _record(self, entry: ModelMetadata) -> None:
+        self.store.record(entry)
 
     # ---- listing ----------------------------------------------------------------------------------
 
@@ -193,7 +139,7 @@ class ModelRegistry:
         active_runtime, active_name = self.state.active()
         rows: list[InstalledModel] = []
         entries = self.manifest()  # first: an unreadable manifest adds its warning
-        warnings = list(self.warnings)
+        warnings = list(self.store.warnings)
         if runtime in (None, "ollama"):
             try:
                 entries += await self._ollama_external({m.name for m in entries})
@@ -418,7 +364,7 @@ class ModelRegistry:
             else:
                 freed_bytes = await self.downloads.delete(repo)
                 freed = f"; freed {freed_bytes / GB:.2f} GB"
-        self._update_manifest(lambda models: [m for m in models if m.name != name])
+        self.store.update(lambda models: [m for m in models if m.name != name])
         return f"removed {name}{freed}"
 
 

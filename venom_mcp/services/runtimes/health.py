@@ -45,6 +45,7 @@ class Health:
         self.supervisor = supervisor
         self.mask = mask
         self.last_error: dict[str, str] = {}  # why the last start failed, shown until it serves again
+        self._ollama_service: bool | None = None  # whether an ollama.service unit exists (asked once)
 
     def endpoint(self, runtime: str) -> str:
         """The endpoint as shown in results, history and logs: a key in its URL is masked."""
@@ -108,8 +109,7 @@ class Health:
             status, error = "online", None
         tree = await asyncio.to_thread(system.process_tree, pid) if pid else None
         tuning = self.ollama_tuning(managed) if runtime == "ollama" else None
-        if runtime == "ollama" and not unit and Systemd.available() and (
-                await asyncio.to_thread(Systemd.exists, "ollama.service")):
+        if runtime == "ollama" and not unit and await self._ollama_unit_exists():
             notes.append("an ollama.service unit exists: set VENOM_OLLAMA_SYSTEMD_UNIT=ollama.service to let "
                              "venom-mcp drive it (deploy/systemd/README.md)")
         return ServerStatus(
@@ -118,6 +118,11 @@ class Health:
             served_model_name=served, memory_mb=tree[0] if tree else None, uptime_seconds=tree[1] if tree else None,
             managed_by=managed, command=command, error=error, tuning=tuning, notes=notes,
         )
+
+    async def _ollama_unit_exists(self) -> bool:
+        if self._ollama_service is None:
+            self._ollama_service = Systemd.available() and await asyncio.to_thread(Systemd.exists, "ollama.service")
+        return self._ollama_service
 
     def ollama_tuning(self, managed: str) -> OllamaTuning:
         values = self.settings.ollama_tuning()

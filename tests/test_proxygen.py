@@ -28,10 +28,10 @@ from venom_mcp.services.proxygen import (
     check_proxy,
     generate_proxy,
     load_spec,
-    main,
     spec_data,
     write_proxy,
 )
+from venom_mcp.services.proxygen.command import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 LONG_TOOLS = {"install_model"}
@@ -72,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["proxygen"]:  # a generator of files, needing no server settings
+        from .services.proxygen.command import main as proxygen_main
+
         return proxygen_main(argv[1:])
     args = _parser().parse_args(argv)
     from .app import App
@@ -147,32 +148,3 @@ async def _call(app: Any, name: str, arguments: dict[str, Any]) -> int:
     return 0
 
 
-def proxygen_main(argv: list[str] | None = None) -> int:
-    """Write a proxy from a spec file, or (--check) tell whether a written one is stale."""
-    from .services.proxygen import check_proxy, load_spec, proxy_path, write_proxy
-
-    parser = argparse.ArgumentParser(
-        prog="venom-mcp proxygen",
-        description="Write a Semantic Kernel proxy for an MCP server, or check that a written one is up to date.",
-    )
-    parser.add_argument("--check", action="store_true", help="exit 1 when TARGET differs from what SPEC_JSON generates")
-    parser.add_argument("target", metavar="TARGET", help="the proxy file with --check, else the output directory")
-    parser.add_argument("spec", metavar="SPEC_JSON", type=Path)
-    args = parser.parse_args(argv)
-    try:
-        launch, tools = load_spec(json.loads(args.spec.read_text(encoding="utf-8")))
-        if args.check:
-            if check_proxy(Path(args.target), launch, tools):
-                return 0
-            print(f"{args.target} is stale or missing; regenerate it from {args.spec}", file=sys.stderr)
-            return 1
-        target = Path(args.target)
-        if target.suffix == ".py":  # the proxy file itself: its name must be the one write_proxy gives
-            if target.name != proxy_path(target.parent, launch).name:
-                raise ValueError(f"the proxy for {launch.name!r} is named {proxy_path(target.parent, launch).name}")
-            target = target.parent
-        print(write_proxy(target, launch, tools))
-        return 0
-    except (OSError, ValueError) as exc:  # JSONDecodeError and InvalidArgument are ValueErrors
-        print(f"error: {exc}", file=sys.stderr)
-        return 2

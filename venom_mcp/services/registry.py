@@ -86,7 +86,9 @@ class ModelRegistry:
         self._catalog = catalog
         self.state = state
         self.store = Manifest(settings.path("manifest.json"))
-        self._shown: dict[tuple[str, str], Capabilities] = {}  # (Ollama name, digest) -> capabilities from /api/show
+        # Capabilities of models found outside venom-mcp, by the name asked for: chat looks them up on every
+        # request, and finding such a model costs an Ollama request or a scan of the cache folder.
+        self._external: dict[str, Capabilities] = {}
         # activate_model of SPEC section 6: the runtimes do it; the App hands their activation in.
         self.activator: Activator | None = None
 
@@ -213,20 +215,20 @@ class ModelRegistry:
         raise NotFound(f"{name!r} is not installed; installed_models lists what is, install_model adds one")
 
     async def capabilities(self, name: str) -> Capabilities:
-        """What the model supports: recorded at install, or read now (and kept) for a model found outside."""
+        """What the model supports: recorded at install, or read once (and kept) for a model found outside."""
+        if name in self._external:
+            return self._external[name]
         entry = await self.resolve(name)
         if entry.status == "installed":
             return entry.capabilities
         if entry.provider == "ollama":
-            key = (entry.name, entry.sha256 or "")
-            if key not in self._shown:
-                self._shown[key] = caps.merge(entry.name, caps.detect_ollama(await self.ollama.show(entry.name)))
-            return self._shown[key]
-        path = Path(entry.local_path or "")
-        snapshot = path.parent if entry.runtime == "llamacpp" else path  # a GGUF entry points at its file
-        quant = entry.name.partition(":")[2] or None
-        detected = await asyncio.to_thread(caps.detect_huggingface, snapshot, quant)
-        return caps.merge(entry.name, detected)
+            detected = caps.detect_ollama(await self.ollama.show(entry.name))
+        else:
+            path = Path(entry.local_path or "")
+            snapshot = path.parent if entry.runtime == "llamacpp" else path  # a GGUF entry points at its file
+            detected = await asyncio.to_thread(caps.detect_huggingface, snapshot, entry.name.partition(":")[2] or None)
+        self._external[name] = found = caps.merge(entry.name, detected)
+        return found
 
     @staticmethod
     def valid_runtimes(entry: ModelMetadata) -> list[str]:

@@ -61,7 +61,7 @@ class Control:
         restarted; without, a running one is left as it is."""
         model = model or (None if runtime == "ollama" else self.health.state.configured(runtime))
         current = await self.health.server_status(runtime)
-        if current.status not in ("offline", "none") and not restart:
+        if current.status != "offline" and not restart:
             return current
         values = await self._values(runtime, model)
         unit = self.health.unit(runtime)

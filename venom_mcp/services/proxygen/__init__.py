@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidArgument
-from ..store import atomic_write_text
-from .proxy_template import FOOTER, HEADER, RUNTIME
+from ...errors import InvalidArgument
+from ...store import atomic_write_text
+from .template import FOOTER, HEADER, RUNTIME
 
 # fullmatch, not `$`: `$` also matches before a trailing newline.
 NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -412,14 +412,3 @@ def load_spec(data: Any) -> tuple[ServerLaunch, list[ToolSpec]]:
         tools.append(ToolSpec(name=item["name"], description=description, input_schema=schema,
                               output_schema=output if isinstance(output, dict) else None))
     return launch, tools
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m venom_mcp.services.proxygen`, the same as `venom-mcp proxygen`."""
-    from ..cli import proxygen_main
-
-    return proxygen_main(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -362,6 +362,8 @@ class HubDownloads:
             await asyncio.wait({worker}, timeout=CANCEL_GRACE_SECONDS)
             worker.add_done_callback(lambda done: done.cancelled() or done.exception())
             raise
+        finally:
+            finished.set()  # on any failure too: the hashing threads must not poll and read forever
 
     async def verify(self, plan: HubPlan, snapshot: Path, hashed: dict[str, str] | None = None) -> dict[str, str]:
         """sha256 of each weight file, checked against the Hub's LFS oid where it gives one.

@@ -43,10 +43,12 @@ class HubAdapter:
 
     @cached_property
     def api(self) -> HfApi:
-        from huggingface_hub import HfApi, get_session
+        from huggingface_hub import HfApi
 
-        # huggingface_hub's shared client waits forever on a silent server; give every request a deadline.
-        get_session().timeout = self.timeout
+        from .hub_session import use_shared_pool
+
+        # One pool that huggingface_hub's error handling cannot close under other threads, with a deadline per request.
+        use_shared_pool(self.timeout)
         # token=False stops huggingface_hub from sending a token it found elsewhere (~/.cache/huggingface).
         return HfApi(endpoint=self.endpoint, token=self.token or False)
 

@@ -72,6 +72,10 @@ async def test_llamacpp_serves_switches_and_stops_cleanly(session: ClientSession
     answer = await call(session, "chat", prompt="Hello", system="Be brief.", max_tokens=8)
     assert answer["llm_provider"] == "llamacpp" and answer["llm_model"] == f"{LLAMA}:Q8_0"
     assert answer["text"] and answer["llm_endpoint"] == llama_app.settings.llamacpp_endpoint
+    # What the real server says about why it stopped and what it spent comes through unchanged.
+    assert answer["finish_reason"] in ("stop", "length") and answer["thinking"] is None
+    spent = answer["usage"]["completion_tokens"]
+    assert (spent == 8) if answer["finish_reason"] == "length" else (0 < spent <= 8)
     # Switch the server to the Gemma-like model: a restart with the new alias.
     switched = await call(session, "run_slash_command", text=f"/llamacpp {GEMMA}:Q8_0")
     assert switched["active"]["model"] == f"{GEMMA}:Q8_0" and switched["active"]["status"] == "online"

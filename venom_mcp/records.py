@@ -257,6 +257,11 @@ class RuntimeStatus(Record):
     servers: list[ServerStatus]
 
 
+class TokenUsage(Record):
+    prompt_tokens: int | None
+    completion_tokens: int | None
+
+
 class ChatResult(Record):
     text: str
     llm_provider: Runtime
@@ -264,6 +269,11 @@ class ChatResult(Record):
     llm_endpoint: str
     latency_ms: float
     fallback_from: str | None = Field(default=None, description="The runtime that failed before this one answered.")
+    finish_reason: str | None = Field(
+        default=None, description="Why the model stopped: 'stop', 'length' (max_tokens reached: the text is cut), "
+        "'tool_calls'; null when the runtime does not say.")
+    thinking: str | None = Field(default=None, description="The model's reasoning before its answer, when it gave one.")
+    usage: TokenUsage | None = Field(default=None, description="Tokens the runtime counted, when it reports them.")
 
 
 class UnloadedModel(Record):
@@ -351,6 +361,12 @@ class TranslateResult(Record):
     llm_model: str | None
     cached: bool
     chunks: int
+    llm_endpoint: str | None = None
+    fallback_from: str | None = Field(default=None, description="The runtime that failed before this one answered.")
+    finish_reason: str | None = Field(
+        default=None, description="'length' when any chunk reached its token budget (that part is cut), else the "
+        "last chunk's reason; null for a cached answer.")
+    thinking: str | None = Field(default=None, description="The model's reasoning, chunk by chunk, when it gave one.")
 
 
 class ImportedServer(Record):

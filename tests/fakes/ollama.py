@@ -686,6 +686,8 @@ class FakeOllama:
       default_num_ctx: context length of a load without ``options.num_ctx`` (capped by the model's)
       cpu_only:       if True, ``/api/ps`` reports ``size_vram: 0``
       hold:           a threading.Event: a chat with messages waits until it is set (a request kept in flight)
+      think_by_default: a chat without ``think`` thinks when the model has the ``thinking`` capability (as
+                      gpt-oss and Qwen3 do on current Ollama); the thinking tokens count against ``num_predict``
       hits:           Counter of requests per URL path (faulted requests included)
       requests:       list of (path, JSON body) for every request (``{}`` for bodyless ones)
       version:        what ``/api/version`` reports
@@ -719,6 +721,7 @@ class FakeOllama:
         self.token_delay = token_delay
         self.default_num_ctx = 4096
         self.hold: threading.Event | None = None
+        self.think_by_default = False
         self.cpu_only = False
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, Any]]] = []
@@ -756,6 +759,7 @@ class FakeOllama:
         self.pull_chunks, self.pull_delay, self.token_delay = self._initial_pacing
         self.default_num_ctx = 4096
         self.hold = None
+        self.think_by_default = False
         self.cpu_only = False
         self.hits.clear()
         self.requests.clear()
@@ -1089,6 +1093,21 @@ class FakeOllama:
         return text, "stop"
 
     @staticmethod
+    def _within_budget(body: Mapping[str, Any], thinking: str, text: str, reason: str) -> tuple[str, str, str]:
+        """``num_predict`` counts thinking tokens too: a model can spend it all thinking and answer ``""``."""
+        options = body.get("options") or {}
+        limit = options.get("num_predict") if isinstance(options, dict) else None
+        if not isinstance(limit, int) or limit < 0:
+            return thinking, text, reason
+        thought = _tokens(thinking)
+        if len(thought) >= limit:
+            return "".join(thought[:limit]), "", "length"
+        answer = _tokens(text)
+        if len(answer) > limit - len(thought):
+            return thinking, "".join(answer[: limit - len(thought)]), "length"
+        return thinking, text, reason
+
+    @staticmethod
     def _num_ctx(body: Mapping[str, Any]) -> int | None:
         options = body.get("options")
         value = options.get("num_ctx") if isinstance(options, dict) else None
@@ -1208,7 +1227,10 @@ class FakeOllama:
             images = len(last_user.get("images") or [])
             suffix = f" [{images} image{'s' if images != 1 else ''}]" if images else ""
             text, reason = self._answer(body, f"echo: {user_text}{suffix}")
-        thinking = f"The user wrote: {user_text}" if body.get("think") else None
+        thinks = body.get("think") if "think" in body else self.think_by_default and "thinking" in model.capabilities
+        thinking = f"The user wrote: {user_text}" if thinks else None
+        if thinking:
+            thinking, text, reason = self._within_budget(body, thinking, text, reason)
         tokens = _tokens(text)
         prompt_tokens = sum(len(_tokens(str(m.get("content") or ""))) + 4 for m in messages) + 10 * len(tools)
         eval_tokens = len(tokens) + 12 * len(tool_calls)

@@ -132,6 +132,7 @@ class ScriptedReply:
 
     content: str | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    reasoning: str | None = None  # sent as ``reasoning_content`` (llama.cpp's and DeepSeek's field), before the text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -246,6 +247,8 @@ class FakeOpenAI:
       owned_by:      ``owned_by`` of listed models (Gemini's prefix always says ``google``)
       gemini_model_prefix: prefix of the ids listed under :data:`GEMINI_PREFIX` (Gemini lists ``models/<id>``);
                      under that prefix a request may name the model with or without it
+      router_status: model id -> the ``status`` object llama-server's router mode lists it with
+                     (``{"value": "loaded"|"unloaded"|"loading"|"sleeping"|..., "args": [...]}``)
       queue:         scripted replies (:class:`ScriptedReply`), consumed oldest first by chat completions
       hits:          Counter of requests per URL path (faulted and rejected requests included)
       requests:      one dict per request: ``{"method", "path", "headers", "body"}``; header names are
@@ -274,6 +277,7 @@ class FakeOpenAI:
         self.retry_after = retry_after
         self.gemini_model_prefix = "models/"
         self.fault: Fault | None = None
+        self.router_status: dict[str, dict[str, Any]] = {}
         self.queue: list[ScriptedReply] = []
         self.hits: Counter[str] = Counter()
         self.requests: list[dict[str, Any]] = []
@@ -303,15 +307,18 @@ class FakeOpenAI:
         self.retry_after = retry_after
         self.gemini_model_prefix = "models/"
         self.fault = None
+        self.router_status.clear()
         self.queue.clear()
         self.hits.clear()
         self.requests.clear()
         self.auth_headers.clear()
         self._call_counter = 0
 
-    def enqueue_text(self, text: str) -> None:
-        """The next chat completion answers ``text`` (``finish_reason: "stop"``)."""
-        self.queue.append(ScriptedReply(content=text))
+    def enqueue_text(self, text: str, *, reasoning: str | None = None) -> None:
+        """The next chat completion answers ``text`` (``finish_reason: "stop"``), after ``reasoning`` when given.
+        Reasoning tokens count against ``max_tokens`` first, as on llama.cpp: a small budget leaves ``content: ""``
+        and ``finish_reason: "length"``."""
+        self.queue.append(ScriptedReply(content=text, reasoning=reasoning))
 
     def enqueue_tool_call(self, name: str, arguments: Mapping[str, Any], *, call_id: str | None = None) -> str:
         """The next chat completion calls tool ``name`` (``finish_reason: "tool_calls"``); returns the call id."""
@@ -356,7 +363,10 @@ class FakeOpenAI:
     def _model_object(self, request: Request, model_id: str) -> dict[str, Any]:
         if request.url.path.startswith(GEMINI_PREFIX + "/"):
             return {"id": self.gemini_model_prefix + model_id, "object": "model", "owned_by": "google"}
-        return {"id": model_id, "object": "model", "created": MODEL_CREATED, "owned_by": self.owned_by}
+        entry: dict[str, Any] = {"id": model_id, "object": "model", "created": MODEL_CREATED, "owned_by": self.owned_by}
+        if model_id in self.router_status:  # llama-server in router mode: every model it can load, with its state
+            entry["status"] = self.router_status[model_id]
+        return entry
 
     async def _list_models(self, request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [self._model_object(request, m) for m in self.models]})
@@ -418,20 +428,25 @@ class FakeOpenAI:
         reply = self._next_reply(messages)
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
         pieces = _pieces(reply.content or "")
+        thought = _pieces(reply.reasoning or "")
         finish_reason = "tool_calls" if reply.tool_calls else "stop"
-        if isinstance(limit, int) and limit > 0 and len(pieces) > limit:
-            pieces, finish_reason = pieces[:limit], "length"
+        if isinstance(limit, int) and limit > 0 and len(thought) >= limit:
+            thought, pieces, finish_reason = thought[:limit], [], "length"
+        elif isinstance(limit, int) and limit > 0 and len(pieces) > limit - len(thought):
+            pieces, finish_reason = pieces[: limit - len(thought)], "length"
         content = "".join(pieces) if reply.content is not None else None
+        reasoning = "".join(thought) if reply.reasoning is not None else None
         prompt_tokens = sum(_count_tokens(_content_text(m.get("content"))) + 4 for m in messages) + 3
         prompt_tokens += 10 * len(body.get("tools") or [])
-        completion_tokens = len(pieces) + sum(8 + _count_tokens(c["function"]["arguments"]) for c in reply.tool_calls)
+        calls = sum(8 + _count_tokens(c["function"]["arguments"]) for c in reply.tool_calls)
+        completion_tokens = len(thought) + len(pieces) + calls
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
             "completion_tokens_details": {
-                "reasoning_tokens": 0,
+                "reasoning_tokens": len(thought),
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,
@@ -443,6 +458,8 @@ class FakeOpenAI:
         created = int(time.time())
         if not body.get("stream"):
             message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None, "annotations": []}
+            if reasoning is not None:
+                message["reasoning_content"] = reasoning
             if reply.tool_calls:
                 message["tool_calls"] = reply.tool_calls
             return JSONResponse(
@@ -481,6 +498,8 @@ class FakeOpenAI:
         async def events() -> AsyncIterator[bytes]:
             first: dict[str, Any] = {"role": "assistant", "content": None if reply.tool_calls else "", "refusal": None}
             yield chunk(delta(first))
+            for piece in thought:
+                yield chunk(delta({"reasoning_content": piece}))
             for piece in pieces:
                 if self.token_delay:
                     await asyncio.sleep(self.token_delay)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from ..errors import NotFound, UpstreamError, UpstreamTimeout
+from .reply import Reply, split_thinking
 
 
 class OllamaAdapter:
@@ -65,14 +66,17 @@ class OllamaAdapter:
     async def chat(
         self, model: str, messages: list[dict[str, str]], options: dict[str, object], keep_alive: str | None = None,
         wait_seconds: float = 120,
-    ) -> tuple[str, int | None, int | None]:
-        """One non-streaming /api/chat answer: (text, prompt tokens, completion tokens)."""
+    ) -> Reply:
+        """One non-streaming /api/chat answer. A thinking model's reasoning comes in `message.thinking` (or, from
+        older servers, inline in `<think>` tags); `done_reason` says why it stopped."""
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": False, "options": options}
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
         reply = await self._request("POST", "/api/chat", body, wait_seconds)
-        text = str((reply.get("message") or {}).get("content") or "")
-        return text, reply.get("prompt_eval_count"), reply.get("eval_count")
+        message = reply.get("message") or {}
+        text, thinking = split_thinking(str(message.get("content") or ""), message.get("thinking") or None)
+        return Reply(text=text, thinking=thinking, finish_reason=reply.get("done_reason"),
+                     prompt_tokens=reply.get("prompt_eval_count"), completion_tokens=reply.get("eval_count"))
 
     async def pull(self, model: str) -> AsyncIterator[dict[str, Any]]:
         """The NDJSON progress lines of a pull, as Ollama sends them. An `{"error": ...}` line raises."""

@@ -15,6 +15,7 @@ from typing import Any
 from ..adapters import runtimes as table
 from ..adapters.ollama import OllamaAdapter
 from ..adapters.openai_compat import OpenAIClients
+from ..adapters.reply import Reply
 from ..config import Settings
 from ..errors import ConfigError, Conflict, InvalidArgument, NotFound, UpstreamError
 from ..observability import span
@@ -112,22 +113,24 @@ class ChatService:
         try:
             with span("llm.request", **{"llm.provider": runtime, "llm.model": model, "llm.endpoint": endpoint,
                                         "venom.request_id": record.request_id}):
-                text, prompt_tokens, completion_tokens = await self._ask(
-                    runtime, model, messages, max_tokens, temperature)
+                reply = await self._ask(runtime, model, messages, max_tokens, temperature)
         except Exception as exc:  # each failure moves on along the fallback order
             self.governance.finish(record, error=exc)
             reason = self.governance.mask(f"{runtime} ({model} at {endpoint}) failed: {record.error}")
             log.warning("%s", reason)
             failures.append(reason)
             return None
-        self.governance.finish(record, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+        self.governance.finish(record, prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens)
+        _check_answered(reply, model, max_tokens)
         return ChatResult.model_validate(dict(
-            text=text, llm_provider=runtime, llm_model=model, llm_endpoint=endpoint,
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            text=reply.text, llm_provider=runtime, llm_model=model, llm_endpoint=endpoint,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1), finish_reason=reply.finish_reason,
+            thinking=reply.thinking,
+            usage={"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens},
         ))
 
     async def _ask(self, runtime: str, model: str, messages: list[dict[str, str]], max_tokens: int,
-                   temperature: float | None) -> tuple[str, int | None, int | None]:
+                   temperature: float | None) -> Reply:
         messages = adapt_messages(messages, await self.capabilities(model))
         wanted: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
         if table.spec(runtime).protocol == "ollama":
@@ -144,3 +147,21 @@ class ChatService:
         # 200 stream when streaming.
         return await self.clients.chat(base_url=table.endpoint(self.settings, runtime), api_key=key, model=model,
                                        messages=messages, params=params)
+
+
+def _check_answered(reply: Reply, model: str, max_tokens: int) -> None:
+    """An empty answer is only a success when the model chose to stop; a cut or thought-only one is an error.
+
+    Not a runtime failure, so no fallback: another runtime would spend the same budget the same way.
+    """
+    if reply.text.strip():
+        return
+    if reply.finish_reason == "length":
+        spent = "thinking" if reply.thinking else "before it wrote anything"
+        raise InvalidArgument(
+            f"{model} used all max_tokens={max_tokens} {spent} and gave no answer: raise max_tokens"
+            + (" or turn thinking off" if reply.thinking else ""))
+    if reply.thinking:
+        raise UpstreamError(
+            f"{model} stopped ({reply.finish_reason or 'no reason given'}) after its reasoning without writing an "
+            "answer: ask again, raise max_tokens, or turn thinking off")

@@ -83,10 +83,16 @@ class TranslationService:
             self._cache.put(key, result)
             await asyncio.to_thread(self._cache.save)
         last = answers[-1] if answers else None
+        reasons = [a.finish_reason for a in answers]
+        thoughts = [a.thinking for a in answers if a.thinking]
         return TranslateResult(
             translated_text=result, source_lang=source, target_lang=target,
             llm_provider=last.llm_provider if last else runtime,
             llm_model=last.llm_model if last else model, cached=False, chunks=chunks,
+            llm_endpoint=last.llm_endpoint if last else None,
+            fallback_from=next((a.fallback_from for a in answers if a.fallback_from), None),
+            finish_reason="length" if "length" in reasons else (last.finish_reason if last else None),
+            thinking="\n\n".join(thoughts) or None,
         )
 
     async def _chunk(self, text: str, source: str | None, target: str) -> tuple[str, ChatResult]:

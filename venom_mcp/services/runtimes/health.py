@@ -93,7 +93,10 @@ class Health:
                     notes.append("not started by venom-mcp: control_runtime stop leaves it running unless force=true")
         served = ", ".join(probe.served) or None
         error = probe.error or self.last_error.get(runtime)
-        matches = expected is None or expected in probe.served or (runtime == "ollama" and not probe.served)
+        # Ollama loads on demand, so serving nothing is fine; an OpenAI server that lists nothing loaded (llama-server
+        # in router mode) cannot answer anyone.
+        lazy = table.spec(runtime).protocol == "ollama" and not probe.served
+        matches = (expected in probe.served or lazy) if expected is not None else (bool(probe.served) or lazy)
         status: Any
         switching = self.state.switching()
         if switching is not None and switching.runtime == runtime:
@@ -102,7 +105,8 @@ class Health:
             status = "offline"
         elif not matches:
             status = "degraded"
-            error = f"serves {served or 'nothing'} but {expected} is configured: clients asking for it get 404"
+            error = (f"serves {served or 'nothing'} but {expected} is configured: clients asking for it get 404"
+                     if expected is not None else "answers, but has no model loaded: activate one with activate_model")
         elif probe.seconds > SLOW_SECONDS:
             status, error = "degraded", f"answered, but slowly ({probe.seconds:.1f} s)"
         else:

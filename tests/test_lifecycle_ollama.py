@@ -47,6 +47,7 @@ async def test_pull_relays_real_byte_progress_and_records_capabilities(
     assert any(m and m.startswith("pulling ") for _, _, m in seen)
     # Every percentage is a ratio of bytes Ollama reported, not a made-up step.
     assert all(t == 100 for _, t, _ in seen)
+    assert seen[-1][0] == 100, "the final notification is delivered before the result"
     caps = await call(client, "model_capabilities", name="llama3.2:1b")
     assert caps["capabilities"]["supports_function_calling"] is True
     assert caps["capabilities"]["max_context_length"] == ollama.library["llama3.2:1b"].context_length

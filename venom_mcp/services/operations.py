@@ -152,7 +152,9 @@ class Operations:
         self, operation_id: str, on_change: Callable[[Operation], Awaitable[None]] | None = None,
         interval: float = 0.25,
     ) -> Operation:
-        """Wait until the operation ends, calling `on_change` at most every `interval` seconds."""
+        """Wait until the operation ends, calling `on_change` at most every `interval` seconds while it runs and
+        always once more with the final state (100 % when it completed), before returning: a client's progress bar
+        must not stop at the last sample taken while it ran."""
         op = self.get(operation_id)
         task = self._tasks.get(operation_id)
         last = None
@@ -162,6 +164,8 @@ class Operations:
                 last = state
                 await on_change(op)
             await asyncio.wait({task}, timeout=interval)
+        if on_change is not None:
+            await on_change(op)
         return op
 
     async def aclose(self) -> None:

@@ -275,9 +275,9 @@ async def test_openapi_document_describes_every_route(api: Api) -> None:
     document = (await api.client.get("/openapi.json")).json()
     validate(document)
     documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
-    from venom_mcp.web.rest import ENDPOINTS
+    from venom_mcp.web.rest import ROUTES
 
-    expected = {(e.path, e.method) for e in ENDPOINTS} | {
+    expected = {(e.path, e.method) for e in ROUTES} | {
         ("/api/v1/models", "GET"), ("/api/v1/models/operations/{operation_id}/events", "GET")}
     assert documented == expected
     install = document["paths"]["/api/v1/models/registry/install"]["post"]
@@ -287,6 +287,45 @@ async def test_openapi_document_describes_every_route(api: Api) -> None:
     news = {p["name"]: p for p in document["paths"]["/api/v1/models/news"]["get"]["parameters"]}
     assert news["type"]["schema"]["enum"] == ["blog", "papers"]
     assert news["provider"]["schema"]["enum"] == ["huggingface"]
+
+
+async def test_the_original_design_paths_are_aliases(api: Api, ollama: FakeOllama) -> None:
+    started = await api.post("/api/v1/models/install", {"model": LLAMA, "provider": "ollama"})
+    assert started["operation"]["model_name"] == LLAMA
+    assert (await api.events(started["operation_id"]))[-1][1]["status"] == "completed"
+    catalog = await api.get("/api/v1/models/ollama/catalog", limit=3)
+    assert catalog["provider"] == "ollama" and catalog["count"] == 3
+    switched = await api.post("/api/v1/models/switch", {"model": LLAMA, "runtime": "ollama"})
+    assert switched["active"]["model"] == LLAMA and switched["active"]["provider"] == "ollama"
+    refused = await api.post("/api/v1/models/remove", {"name": LLAMA}, 409)
+    assert "active model" in refused["error"], "an alias answers with its route's own errors"
+    second = await api.post("/api/v1/models/install", {"name": "qwen3:0.6b", "provider": "ollama"})
+    assert (await api.events(second["operation_id"]))[-1][1]["status"] == "completed"
+    await api.post("/api/v1/models/switch", {"name": "qwen3:0.6b", "runtime": "ollama"})
+    removed = await api.delete(f"/api/v1/models/{LLAMA}")
+    assert removed["operation"]["operation_type"] == "remove" and removed["operation"]["status"] == "completed"
+    assert [m["name"] for m in (await api.get("/api/v1/models"))["models"]] == ["qwen3:0.6b"]
+    missing = await api.post("/api/v1/models/install", {"provider": "ollama"}, 400)
+    assert "name" in missing["error"]
+    assert api.checked == 9, "every answer was checked against /openapi.json"
+    document = (await api.client.get("/openapi.json")).json()
+    alias = document["paths"]["/api/v1/models/install"]["post"]
+    assert alias["description"].startswith("Alias of `POST /api/v1/models/registry/install`")
+    body = alias["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["provider"] and body["allOf"] == [{"anyOf": [{"required": ["model"]},
+                                                                              {"required": ["name"]}]}]
+
+
+async def test_every_answer_is_json_unknown_paths_too(api: Api) -> None:
+    plain = httpx.AsyncClient(base_url=api.url)  # not the checked client: these paths are not in the document
+    async with plain:
+        for path in ("/api/v1/nothing-here", "/nothing", "/models/static/missing.js"):
+            response = await plain.get(path)
+            assert response.status_code == 404 and response.headers["content-type"] == "application/json", path
+            assert response.json()["success"] is False and "/openapi.json" in response.json()["error"]
+        wrong = await plain.put("/api/v1/models/usage")
+    assert wrong.status_code == 405 and wrong.json()["success"] is False
+    assert "GET" in wrong.json()["error"] and "GET" in wrong.headers["allow"]
 
 
 async def test_cancel_an_install(api: Api, ollama: FakeOllama) -> None:

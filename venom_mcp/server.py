@@ -159,7 +159,7 @@ def http_app(app: App, host: str, port: int) -> Any:
     """The ASGI app of `serve --transport http`: MCP at /mcp, the REST API, /openapi.json and the /models dashboard.
 
     Refuses an exposed bind without a token."""
-    from .web import PUBLIC_PATHS, mount
+    from .web import PUBLIC_PATHS, json_errors, mount
 
     token = app.settings.http_token.get_secret_value() if app.settings.http_token else ""
     if not is_loopback(host) and not token:
@@ -170,6 +170,7 @@ def http_app(app: App, host: str, port: int) -> Any:
     server = build_server(app, host, port)
     mount(server)
     asgi: Any = server.streamable_http_app()
+    json_errors(asgi)
     sessions = asgi.router.lifespan_context
 
     @asynccontextmanager

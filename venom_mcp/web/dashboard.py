@@ -97,11 +97,12 @@ class Dashboard:
         return self._html("page.html", version=__version__)
 
     async def static(self, request: Request) -> Response:
+        from starlette.exceptions import HTTPException
         from starlette.responses import Response
 
         name = request.path_params["name"]
         if name not in STATIC:
-            return Response("not found", status_code=404, media_type="text/plain")
+            raise HTTPException(404)  # answered as JSON, like any unknown path
         body = resources.files("venom_mcp.web").joinpath("static", name).read_bytes()
         return Response(body, media_type=STATIC[name], headers={**HEADERS, "Cache-Control": "no-cache"})
 

@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from .rest import ENDPOINTS, MODELS, OPERATIONS, Endpoint
+from .rest import MODELS, OPERATIONS, ROUTES, Endpoint
 
 if TYPE_CHECKING:
     from mcp.server.fastmcp.tools import Tool
@@ -58,6 +58,7 @@ class _Builder:
 
     def operation(self, endpoint: Endpoint) -> dict[str, Any]:
         parameters, body, required = [], {}, []
+        spelled: dict[str, list[str]] = {}  # tool argument -> the body fields that carry it
         for rest_name, (where, argument) in endpoint.params.items():
             choices = endpoint.choices.get(rest_name)
             field, needed = self.argument(endpoint.tool, argument, choices) if argument else (
@@ -65,6 +66,7 @@ class _Builder:
             needed = needed or where == "path"
             if where == "body":
                 body[rest_name] = field
+                spelled.setdefault(argument, []).append(rest_name)
                 if needed:
                     required.append(rest_name)
             else:
@@ -86,9 +88,17 @@ class _Builder:
             "tags": [_tag(endpoint.path)], "parameters": parameters,
             "responses": {"200": _json("Success", schema), **_errors(endpoint.errors)},
         }
+        if endpoint.alias_of:
+            doc["description"] = f"Alias of `{endpoint.alias_of}`, kept from the original design.\n\n" + doc[
+                "description"]
         if body:
-            doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "properties": body, "required": required}}}}
+            # A required argument two body fields can carry (`model` or `name`) needs one of them, not both.
+            either = [names for names in spelled.values() if len(names) > 1 and names[0] in required]
+            fields: dict[str, Any] = {"type": "object", "properties": body,
+                                      "required": [r for r in required if not any(r in n for n in either)]}
+            if either:
+                fields["allOf"] = [{"anyOf": [{"required": [name]} for name in names]} for names in either]
+            doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": fields}}}
         return doc
 
 
@@ -111,7 +121,7 @@ def _openapi_path(path: str) -> str:
 def document(tools: dict[str, Tool]) -> dict[str, Any]:
     builder = _Builder(tools)
     paths: dict[str, dict[str, Any]] = {}
-    for endpoint in ENDPOINTS:
+    for endpoint in ROUTES:
         paths.setdefault(_openapi_path(endpoint.path), {})[endpoint.method.lower()] = builder.operation(endpoint)
     installed = builder.output("installed_models")
     builder.output("runtime_status")  # registers ActiveRuntime

@@ -61,6 +61,7 @@ class Endpoint:
     envelope_schema: Mapping[str, Any] = field(default_factory=dict)  # their JSON schemas, for /openapi.json
     errors: tuple[int, ...] = (400, 503)
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # narrower than the tool accepts
+    alias_of: str | None = None  # the original design's path for a route that has a newer name
 
     @property
     def name(self) -> str:
@@ -152,6 +153,34 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Unload the models of one local runtime (body: runtime) or of all, freeing their memory",
              b("runtime"), errors=(400, 409, 503)),
 )
+
+
+def _alias(path: str, method: Literal["GET", "POST", "DELETE"], of: Endpoint, summary: str,
+           params: Mapping[str, tuple[Where, str]] | None = None, fixed: Mapping[str, Any] | None = None) -> Endpoint:
+    return Endpoint(method, path, of.tool, summary, of.params if params is None else params,
+                    {**of.fixed, **(fixed or {})}, of.nest, of.envelope, of.envelope_schema, of.errors, of.choices,
+                    alias_of=f"{of.method} {of.path}")
+
+
+_ROUTE = {(e.method, e.path): e for e in ENDPOINTS}
+_REMOVE = _ROUTE["DELETE", f"{MODELS}/registry/{{model_name}}"]
+# The design's bodies name the model `model`; today's routes say `name`. Both are taken, `model` first.
+_MODEL = b(model="name", name="name")
+# The paths of the original design, kept working beside today's names.
+ALIASES: tuple[Endpoint, ...] = (
+    _alias(f"{MODELS}/install", "POST", _ROUTE["POST", f"{MODELS}/registry/install"],
+           "Start installing a model (the original design's path)", {**_MODEL, **b("provider", "runtime")}),
+    _alias(f"{MODELS}/switch", "POST", _ROUTE["POST", f"{MODELS}/activate"],
+           "Make an installed model the active one of a runtime (the original design's path)",
+           {**_MODEL, **b("runtime")}),
+    _alias(f"{MODELS}/remove", "POST", _REMOVE, "Remove an installed model (the original design's path)",
+           {**_MODEL, **b("provider")}),
+    _alias(f"{MODELS}/ollama/catalog", "GET", _ROUTE["GET", f"{MODELS}/providers"],
+           "The Ollama library catalog (the original design's path)", q("query", "limit"), {"provider": "ollama"}),
+    # Last: its path parameter would also match the longer paths above.
+    _alias(f"{MODELS}/{{model_name}}", "DELETE", _REMOVE, "Remove an installed model (the original design's path)"),
+)
+ROUTES: tuple[Endpoint, ...] = ENDPOINTS + ALIASES
 
 
 def failure(status: int, message: str) -> Response:

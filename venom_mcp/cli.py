@@ -1,4 +1,5 @@
-"""The command line: `serve`, `tools` and `call`. Heavy modules are imported only by the command that needs them."""
+"""The command line: `serve`, `tools`, `call`, `proxies` and `proxygen`. Heavy modules are imported only by the
+command that needs them."""
 
 from __future__ import annotations
 

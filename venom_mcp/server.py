@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import inspect
 import ipaddress
 import json
 from contextlib import asynccontextmanager
@@ -24,10 +25,22 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.types import ASGIApp, Receive, Scope, Send
 
-INSTRUCTIONS = (
-    "venom-mcp manages language models: browse the Hugging Face Hub and the Ollama library "
-    "(list_models, trending_models), and read AI news (model_news)."
-)
+INSTRUCTIONS = """\
+venom-mcp manages language models on this machine and in the cloud, and answers through the active one.
+- Find models: list_models (search the Hugging Face Hub or the Ollama library), trending_models, and AI news with
+  model_news (Hub blog posts or papers of a month, optionally translated).
+- Install and remove: install_model (returns an operation; wait=true waits and reports progress), operation_status,
+  list_operations, cancel_operation, remove_model, installed_models.
+- Run: activate_model (start or switch a runtime and load the model), switch_runtime (also to openai or google),
+  run_slash_command (/gpt, /gem, /ollama <model>, /status, /models), runtime_status, control_runtime (start, stop,
+  restart ollama, vllm or llamacpp), unload_models (free memory), model_capabilities (system role, tools, vision,
+  thinking, context length).
+- Use the active model: chat (returns text, thinking and finish_reason) and translate (pl, en, de).
+- Watch: resource_usage (CPU, RAM, disk, GPU), provider_metrics (latency, errors, cost), request_history.
+- Extend: import_mcp_server turns another MCP server's tools into skills; list_imported_mcp_servers,
+  remove_imported_mcp_server.
+Errors say what was wrong and what to do next; nothing is changed when a call fails.
+"""
 
 
 class VenomMCP(FastMCP):
@@ -68,6 +81,8 @@ def build_server(app: App, host: str = "127.0.0.1", port: int = 8765) -> FastMCP
         server.add_tool(
             fn,
             title=meta.title,
+            # Without this the source indentation of every docstring line goes to the client (tokens, noise).
+            description=inspect.cleandoc(fn.__doc__ or ""),
             annotations=ToolAnnotations(
                 title=meta.title,
                 readOnlyHint=meta.read_only,

@@ -1,4 +1,4 @@
-"""The local Ollama REST API (httpx): version, tags, ps, show, streaming pull, delete, load/unload."""
+"""The local Ollama REST API (httpx): version, tags, ps, show, chat, streaming pull, delete, load/unload."""
 
 from __future__ import annotations
 

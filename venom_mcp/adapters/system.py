@@ -1,4 +1,5 @@
-"""Machine readings: psutil for CPU, memory and disk; NVML (nvidia-ml-py) for GPU load and VRAM."""
+"""Machine readings: psutil for CPU, memory, disk, process trees and who listens on a port (and stopping one
+process); NVML (nvidia-ml-py) for GPU load and VRAM."""
 
 from __future__ import annotations
 

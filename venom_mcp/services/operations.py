@@ -1,4 +1,4 @@
-"""Long work (installs, removals) as Operations: a queue with per-runtime locks, real progress, cancel,
+"""Long work (installs, removals, activations) as Operations: a queue with per-runtime locks, real progress, cancel,
 and a bounded history persisted in $VENOM_HOME/operations.json (newest first)."""
 
 from __future__ import annotations

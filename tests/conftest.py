@@ -99,6 +99,14 @@ def closed_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
+@pytest.fixture(scope="module")
+def real_server() -> Iterator[tuple[FakeHub, LiveServer]]:
+    """A fake Hub that serves the real captures of tests/fixtures/real/hub (module-wide; tests reset it)."""
+    hub = FakeHub.from_real_captures()
+    with LiveServer(hub.app) as server:
+        yield hub, server
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "venom-home"

@@ -203,34 +203,48 @@ def test_model_info_unknown_repo(api: HfApi, hub_url: str) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+def _listed(raw: dict[str, Any]) -> str:
+    """The day the Hub listed a paper (today's answers: ``paper.submittedOnDailyAt``)."""
+    return str(raw["paper"]["submittedOnDailyAt"])
+
+
 def test_daily_papers_month(api: HfApi, hub: FakeHub) -> None:
+    # huggingface_hub keeps the top-level publishedAt (a time taken from the arXiv date) as `submitted_at` and
+    # drops `paper.submittedOnDailyAt`; `month` filters on the latter, like the real Hub.
     december = list(api.list_daily_papers(month="2025-12"))
     november = list(api.list_daily_papers(month="2025-11"))
     assert december and november
-    assert len(december) == sum(p["publishedAt"].startswith("2025-12") for p in hub.papers)
-    assert {p.id for p in december}.isdisjoint({p.id for p in november})
+    listed_in = {month: [p for p in hub.papers if _listed(p).startswith(month)] for month in ("2025-11", "2025-12")}
+    assert [p.id for p in december] == [p["paper"]["id"] for p in listed_in["2025-12"]]
+    assert [p.id for p in november] == [p["paper"]["id"] for p in listed_in["2025-11"]]
+    raw = {p["paper"]["id"]: p for p in hub.papers}
     for paper in december:
         assert isinstance(paper, PaperInfo)
-        assert paper.submitted_at is not None and (paper.submitted_at.year, paper.submitted_at.month) == (2025, 12)
-        assert paper.published_at is not None and paper.published_at.month == 12
+        source = raw[paper.id]
+        assert paper.published_at == datetime.fromisoformat(source["paper"]["publishedAt"].replace("Z", "+00:00"))
+        assert paper.submitted_at == datetime.fromisoformat(source["publishedAt"].replace("Z", "+00:00"))
+        assert paper.published_at is not None and paper.published_at <= datetime.fromisoformat(
+            _listed(source).replace("Z", "+00:00")
+        )
         assert paper.title and paper.summary and paper.authors
         assert all(a.name for a in paper.authors)
-    assert all(p.submitted_at is not None and p.submitted_at.month == 11 for p in november)
+    # Listed in December, posted to arXiv in November: the listing decides.
+    assert any(p.published_at is not None and p.published_at.month == 11 for p in december)
 
 
 def test_daily_papers_limit_paging_sort_and_date(api: HfApi, hub: FakeHub) -> None:
     three = list(api.list_daily_papers(limit=3))
     assert len(three) == 3
-    newest = sorted(hub.papers, key=lambda p: p["publishedAt"], reverse=True)
+    newest = sorted(hub.papers, key=_listed, reverse=True)
     assert [p.id for p in three] == [p["paper"]["id"] for p in newest[:3]]
     page1 = list(api.list_daily_papers(limit=3, p=1))
     assert [p.id for p in page1] == [p["paper"]["id"] for p in newest[3:6]]
     trending = list(api.list_daily_papers(limit=5, sort="trending"))
     upvotes = [p.upvotes for p in trending]
     assert upvotes == sorted((p["paper"]["upvotes"] for p in hub.papers), reverse=True)[:5]
-    day = newest[0]["publishedAt"][:10]
+    day = _listed(newest[0])[:10]
     on_day = list(api.list_daily_papers(date=day))
-    assert on_day and all(p.submitted_at is not None and p.submitted_at.date().isoformat() == day for p in on_day)
+    assert on_day and {p.id for p in on_day} == {p["paper"]["id"] for p in hub.papers if _listed(p)[:10] == day}
     with pytest.raises(HfHubHTTPError):
         list(api.list_daily_papers(month="December"))
 

@@ -89,6 +89,11 @@ OptionalRuntime = Annotated[
     Field(default=None, description="ollama, vllm or llamacpp; omit to pick the one the model needs."),
 ]
 OperationId = Annotated[str, Field(min_length=1, max_length=64, description="An operation_id from install_model.")]
+Refresh = Annotated[
+    bool,
+    Field(description="Ask the source now instead of the cache (at most once every 10 s per source); when it fails "
+                      "the cached answer comes back with stale=true."),
+]
 Month = Annotated[
     str | None,
     AfterValidator(_month),
@@ -113,6 +118,7 @@ class ToolCatalog:
         provider: Provider,
         query: Query = None,
         limit: Annotated[int, Field(ge=1, le=100, description="How many models, 1..100.")] = 20,
+        refresh: Refresh = False,
     ) -> CatalogResult:
         """Search or browse installable models on the Hugging Face Hub or in the Ollama library.
 
@@ -120,20 +126,22 @@ class ToolCatalog:
         runtime that serves it. Without `query` it lists the most downloaded (Hub) or popular (Ollama)
         models. If the source is unreachable the last good answer is returned with stale=true and error set.
         """
-        return mark_catalog(self.app.settings, await self.app.catalog.list_models(provider, query, limit))
+        return mark_catalog(self.app.settings, await self.app.catalog.list_models(
+            provider, query, limit, refresh=refresh))
 
     @tool("Trending models", read_only=True, open_world=True)
     async def trending_models(
         self,
         provider: Provider,
         limit: Annotated[int, Field(ge=1, le=100, description="How many models, 1..100.")] = 12,
+        refresh: Refresh = False,
     ) -> CatalogResult:
         """The models trending now on the Hugging Face Hub, or the most popular in the Ollama library.
 
         Use this when the user asks what is new or popular. Results are cached for VENOM_CACHE_TTL_SECONDS;
         stale=true means the source failed and cached (or bundled) data is shown.
         """
-        return mark_catalog(self.app.settings, await self.app.catalog.trending(provider, limit))
+        return mark_catalog(self.app.settings, await self.app.catalog.trending(provider, limit, refresh=refresh))
 
     @tool("AI news from the Hub", read_only=True, open_world=True)
     async def model_news(
@@ -147,6 +155,7 @@ class ToolCatalog:
             Literal["pl", "en", "de"] | None,
             Field(default=None, description="Translate titles and summaries into pl, en or de."),
         ] = None,
+        refresh: Refresh = False,
     ) -> NewsResult:
         """Recent Hugging Face blog posts, or daily papers (optionally of one month, YYYY-MM).
 
@@ -158,7 +167,7 @@ class ToolCatalog:
             from .errors import InvalidArgument
 
             raise InvalidArgument("month applies to kind='papers' only; drop month or set kind='papers'")
-        news = await self.app.catalog.news(kind, limit, month)
+        news = await self.app.catalog.news(kind, limit, month, refresh=refresh)
         return await self.app.translation.translate_news(news, lang) if lang else news
 
     # ---- model lifecycle ------------------------------------------------------------------------

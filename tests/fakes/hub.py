@@ -18,6 +18,10 @@ status codes and error headers, so that the official ``huggingface_hub`` client 
 
 Fault injection: set ``hub.fault`` to ``"garbage"``, ``"error"`` or ``"slow"`` (see :class:`FakeHub`);
 downloads can also be throttled or cut once mid-body (``throttle_bytes_per_second``, ``drop_after_bytes``).
+
+Two kinds of data: the seed (``FakeHub()``: made-up repos, papers and posts in the real shapes) and real
+captures (``FakeHub.from_real_captures()``: answers of the real Hub saved by other projects, in
+tests/fixtures/real/hub/ with their sources in SOURCES.md), served as they are.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape as xml_escape
@@ -186,9 +191,61 @@ def _model(
         if safetensors is not None:
             files += ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
             files.append("model.safetensors.index.json")
-    model["siblings"] = [{"rfilename": name} for name in sorted(files)]
+    total = sum(safetensors.values()) if safetensors else (gguf or {}).get("total", 7_241_732_096)
+    weights = _seed_weight_bytes(safetensors) if safetensors else None
+    model["siblings"] = [_sibling(repo_id, name, _seed_file_size(name, total, weights)) for name in sorted(files)]
     model["usedStorage"] = 2 * (sum(safetensors.values()) if safetensors else (gguf or {}).get("total", 10**9))
     return model
+
+
+# Bits per weight of common GGUF quantizations (llama.cpp's reported averages), to give seed files real-looking sizes.
+_SEED_BITS_PER_WEIGHT = {
+    "Q2_K": 2.96, "Q3_K_L": 4.27, "Q4_0": 4.55, "Q4_K_M": 4.89, "Q5_K_M": 5.7, "Q6_K": 6.56, "Q8_0": 8.5,
+    "F16": 16.0, "FP16": 16.0, "BF16": 16.0, "F32": 32.0,
+}  # fmt: skip
+_SEED_QUANT = re.compile(r"(?i)[._-]((?:I?Q\d(?:_[A-Z0-9]+)*)|BF16|FP16|F16|F32)(?=[.-])")
+_SEED_DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1}
+_SEED_SMALL_FILES = {".gitattributes": 1_519, "README.md": 6_234, "config.json": 855, "generation_config.json": 184,
+                     "special_tokens_map.json": 296, "tokenizer.json": 9_085_657, "tokenizer_config.json": 55_351,
+                     "model.safetensors.index.json": 23_950, "merges.txt": 456_318, "vocab.json": 1_042_301,
+                     "model_index.json": 609}  # fmt: skip
+
+
+def _seed_weight_bytes(safetensors: dict[str, int]) -> int:
+    return sum(count * _SEED_DTYPE_BYTES.get(dtype, 2) for dtype, count in safetensors.items())
+
+
+def _seed_file_size(name: str, total_parameters: int, weight_bytes: int | None) -> int:
+    """A deterministic, plausible size for a seed file that has no content (what ``?blobs=true`` reports)."""
+    base = name.rsplit("/", 1)[-1]
+    if base.lower().endswith(".gguf"):
+        if "mmproj" in base.lower():
+            return 851_251_104
+        quant = _SEED_QUANT.search(base)
+        bits = _SEED_BITS_PER_WEIGHT.get(quant.group(1).upper(), 8.0) if quant else 8.0
+        return int(total_parameters * bits / 8)
+    if base.endswith((".safetensors", ".bin")):
+        whole = weight_bytes or 548_105_171
+        shard = re.search(r"-(\d{5})-of-(\d{5})\.", base)
+        if shard is None:
+            return whole
+        first = whole * 3 // 5  # two shards: 60 % and 40 %
+        return first if shard.group(1) == "00001" else whole - first
+    return _SEED_SMALL_FILES.get(base, 2_048)
+
+
+def _sibling(repo_id: str, name: str, size: int) -> dict[str, Any]:
+    """A ``siblings`` entry as ``?blobs=true`` gives it; other answers keep ``rfilename`` only (_public_siblings)."""
+    entry: dict[str, Any] = {"rfilename": name, "blobId": _hex(f"blob:{repo_id}/{name}", 40), "size": size}
+    if is_lfs_path(name, size):
+        sha256 = hashlib.sha256(f"{repo_id}/{name}".encode()).hexdigest()
+        entry["lfs"] = {"sha256": sha256, "size": size, "pointerSize": len(lfs_pointer(sha256, size))}
+    return entry
+
+
+def _public_siblings(siblings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the Hub lists without ``blobs=true``: the file names only."""
+    return [{"rfilename": s["rfilename"]} for s in siblings]
 
 
 def _gguf_files(stem: str, quants: tuple[str, ...] = ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0")) -> list[str]:
@@ -858,10 +915,14 @@ def _summary(index: int) -> str:
     return text
 
 
-def _paper(index: int, submitted: datetime) -> dict[str, Any]:
-    # The arXiv announcement (paper.publishedAt) precedes the daily-papers submission by a few hours.
-    arxiv_published = submitted - timedelta(hours=4)
-    arxiv_month = arxiv_published.strftime("%y%m")
+def _paper(index: int, listed: datetime) -> dict[str, Any]:
+    """A daily paper in today's shape (see tests/fixtures/real/hub/daily_papers_*.json).
+
+    ``paper.publishedAt`` is the arXiv date (midnight UTC), one to five days before the listing on the Hub,
+    ``paper.submittedOnDailyAt``; the top-level ``publishedAt`` is four hours before the arXiv date.
+    """
+    arxiv_day = (listed - timedelta(days=1 + index % 5)).replace(hour=0, minute=0, second=0, microsecond=0)
+    arxiv_month = arxiv_day.strftime("%y%m")
     paper_id = f"{arxiv_month}.{10000 + index * 37:05d}"
     title = f"{_TITLE_METHODS[index % len(_TITLE_METHODS)]} {_TITLE_CLAIMS[index % len(_TITLE_CLAIMS)]}"
     authors = [
@@ -871,43 +932,60 @@ def _paper(index: int, submitted: datetime) -> dict[str, Any]:
     summary = _summary(index)
     upvotes = (index * 17) % 97 + 1
     user, fullname = _SUBMITTERS[index % len(_SUBMITTERS)]
+    avatar = f"/avatars/{_hex('avatar:' + user, 32)}.svg"
     return {
         "paper": {
             "id": paper_id,
             "authors": authors,
-            "publishedAt": _iso(arxiv_published),
+            "publishedAt": _iso(arxiv_day),
+            "submittedOnDailyAt": _iso(listed),
             "title": title,
+            "submittedOnDailyBy": {
+                "_id": _hex(f"user:{user}", 24), "avatarUrl": avatar, "isPro": index % 4 == 2, "fullname": fullname,
+                "user": user, "type": "user", "name": user,
+            },
             "summary": summary,
             "upvotes": upvotes,
             "discussionId": _hex(f"discussion:{paper_id}", 24),
             "ai_summary": summary.split(". ")[0] + ".",
             "ai_keywords": ["LLM", title.split()[0].lower()],
         },
-        "publishedAt": _iso(submitted),
+        "publishedAt": _iso(arxiv_day - timedelta(hours=4)),
         "title": title,
         "summary": summary,
         "thumbnail": f"/social-thumbnails/papers/{paper_id}.png",
         "numComments": index % 6,
         "submittedBy": {
             "_id": _hex(f"user:{user}", 24),
-            "name": user,
+            "avatarUrl": avatar,
             "fullname": fullname,
-            "avatarUrl": f"/avatars/{_hex('avatar:' + user, 32)}.svg",
-            "isPro": index % 4 == 2,
+            "name": user,
             "type": "user",
+            "isPro": index % 4 == 2,
+            "isHf": False,
+            "isHfAdmin": False,
+            "isMod": False,
+            "followerCount": index % 7,
+            "isUserFollowing": False,
         },
         "isAuthorParticipating": index % 5 == 0,
-    }
+    }  # fmt: skip
+
+
+def listing_time(item: dict[str, Any]) -> str:
+    """When the Hub listed a daily paper: ``paper.submittedOnDailyAt``, or (answers before 2025) ``publishedAt``."""
+    paper = item.get("paper") or {}
+    return str(paper.get("submittedOnDailyAt") or item.get("submittedOnDailyAt") or item["publishedAt"])
 
 
 def seed_papers() -> list[dict[str, Any]]:
-    """40 papers submitted between 2025-11-03 and 2025-12-16 (25 in 2025-11, 15 in 2025-12), newest first."""
+    """40 papers listed between 2025-11-03 and 2025-12-16 (25 in 2025-11, 15 in 2025-12), newest listing first."""
     start = datetime(2025, 11, 3, 8, 0, tzinfo=UTC)
     papers = []
     for index in range(40):
         day = index * 45 // 40  # 0..44 days after start
         papers.append(_paper(index, start + timedelta(days=day, minutes=index * 7)))
-    papers.sort(key=lambda p: p["publishedAt"], reverse=True)
+    papers.sort(key=listing_time, reverse=True)
     return papers
 
 
@@ -1004,6 +1082,46 @@ xmlns:atom="http://www.w3.org/2005/Atom" version="2.0">
   </channel>
 </rss>
 """
+
+
+# --------------------------------------------------------------------------------------------------
+# Real captures
+# --------------------------------------------------------------------------------------------------
+
+REAL_CAPTURES = Path(__file__).resolve().parent.parent / "fixtures" / "real" / "hub"
+REAL_GGUF_REPO = "unsloth/Qwen3.8-27B-GGUF"
+REAL_FEED = "blog_feed_2026-08-28.xml"
+
+
+@dataclass(frozen=True)
+class RealCaptures:
+    models: list[dict[str, Any]]
+    papers: list[dict[str, Any]]
+    feed_xml: str
+
+
+def _load_json(name: str, directory: Path) -> Any:
+    return json.loads((directory / name).read_text(encoding="utf-8"))
+
+
+def real_captures(directory: Path = REAL_CAPTURES, feed: str = REAL_FEED) -> RealCaptures:
+    """The real answers of tests/fixtures/real/hub/ as the fake's state (see SOURCES.md there).
+
+    models: a trending list (``GET /api/models?sort=trendingScore``, default fields), full model infos
+    (``GET /api/models/<repo>``) and one GGUF repo whose ``?blobs=true`` file listing was captured;
+    papers: three ``GET /api/daily_papers`` answers, newest listing first; feed: one ``/blog/feed.xml``.
+    """
+    models = [*_load_json("models_trending_2026-08-02.json", directory), *_load_json("model_info_2025.json", directory)]
+    listing = _load_json("model_blobs_unsloth_Qwen3.8-27B-GGUF_2026-09-02.json", directory)
+    # Only the file listing of this repo was captured: its id is the capture's, and `gguf` is the tag the Hub
+    # gives every repo holding GGUF files (as in the trending capture's GGUF repos).
+    models.append({"id": REAL_GGUF_REPO, "modelId": REAL_GGUF_REPO, "tags": ["gguf"], "siblings": listing["siblings"]})
+    papers = [
+        *_load_json("daily_papers_2026-07-31.json", directory),
+        *_load_json("daily_papers_2026-06-12.json", directory),
+        *_load_json("daily_papers_2024-10-25_excerpt.json", directory),
+    ]
+    return RealCaptures(models, papers, (directory / feed).read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1120,8 +1238,10 @@ class FakeHub:
     """State + Starlette app of a fake Hugging Face Hub.
 
     Attributes (all mutable from tests):
-      models:        list of model dicts in the real Hub JSON shape (including ``siblings`` and ``sha``)
-      papers:        list of daily-paper dicts in the real ``/api/daily_papers`` shape
+      models:        list of model dicts in the real Hub JSON shape (including ``siblings`` and ``sha``); a
+                     sibling's ``size``/``blobId``/``lfs`` are only served with ``?blobs=true``
+      papers:        list of daily-paper dicts in the real ``/api/daily_papers`` shape; ``date``/``week``/``month``
+                     and the default order go by the listing day (``paper.submittedOnDailyAt``)
       blog_posts:    list of ``{"slug", "title", "published": datetime, "description": html, "author"}``
       blog_feed_xml: if not None, served verbatim by ``/blog/feed.xml`` (``{base}`` replaced by the base URL)
       fault:         None | "garbage" | "error" | "slow"
@@ -1146,6 +1266,7 @@ class FakeHub:
       downloads:     Counter of file GETs per "repo_id/path"
       bytes_sent:    Counter of body bytes sent per "repo_id/path"
     ``reset()`` clears the fault, the request records and the download controls (not ``models``/``files``).
+    ``FakeHub.from_real_captures()`` serves the real answers of tests/fixtures/real/hub/ instead of the seed.
     """
 
     def __init__(
@@ -1188,6 +1309,15 @@ class FakeHub:
             Route("/{owner}/{name}/resolve/{revision}/{path:path}", self._resolve, methods=["GET", "HEAD"]),
         ]
         self.app: ASGIApp = _Instrument(Starlette(routes=routes), self)
+
+    @classmethod
+    def from_real_captures(cls, feed: str = REAL_FEED, **options: Any) -> FakeHub:
+        """A Hub that serves the real answers of tests/fixtures/real/hub/ (no repo files, nothing gated)."""
+        captured = real_captures(feed=feed)
+        hub = cls(models=captured.models, papers=captured.papers, blog_posts=[], files={}, **options)
+        hub.blog_feed_xml = captured.feed_xml
+        hub.gated_repos = set()
+        return hub
 
     # ---- helpers for tests ------------------------------------------------------------------------
 
@@ -1296,14 +1426,16 @@ class FakeHub:
         if search := q.get("search"):
             models = [m for m in models if search.lower() in m["id"].lower()]
         if author := q.get("author"):
-            models = [m for m in models if m["author"].lower() == author.lower()]
+            models = [m for m in models if m["id"].split("/", 1)[0].lower() == author.lower()]
         for tag in q.getlist("filter"):
-            models = [m for m in models if tag in m["tags"] or tag == m.get("library_name")]
+            models = [m for m in models if tag in m.get("tags", []) or tag == m.get("library_name")]
         if pipeline := q.get("pipeline_tag"):
             models = [m for m in models if m.get("pipeline_tag") == pipeline]
         if library := q.get("library"):
-            models = [m for m in models if m.get("library_name") == library or library in m["tags"]]
-        models.sort(key=lambda m: (m[sort], m["id"]), reverse=True)
+            models = [m for m in models if m.get("library_name") == library or library in m.get("tags", [])]
+        # Captured answers lack some fields (a model_info of 2025 has no trendingScore): those sort last.
+        ranked = sorted((m for m in models if m.get(sort) is not None), key=lambda m: (m[sort], m["id"]), reverse=True)
+        models = ranked + [m for m in models if m.get(sort) is None]
         if limit is not None:
             models = models[:limit]
 
@@ -1314,7 +1446,11 @@ class FakeHub:
             fields = [*LIST_DEFAULT_FIELDS, *LIST_FULL_EXTRA_FIELDS]
         else:
             fields = list(LIST_DEFAULT_FIELDS)
-        return JSONResponse([self._project(m, fields) for m in models])
+        answers = [self._project(m, fields) for m in models]
+        for answer in answers:
+            if "siblings" in answer:
+                answer["siblings"] = _public_siblings(answer["siblings"])
+        return JSONResponse(answers)
 
     async def _models_api(self, request: Request) -> Response:
         rest: str = request.path_params["rest"]
@@ -1358,8 +1494,11 @@ class FakeHub:
                      "gated": False, "disabled": False,
                      "tags": [], "siblings": []}  # fmt: skip
         view = copy.deepcopy(model)
+        blobs = _truthy(request.query_params.get("blobs"))
         if repo_id in self.files:
-            view["siblings"] = self._siblings(repo_id, blobs=_truthy(request.query_params.get("blobs")))
+            view["siblings"] = self._siblings(repo_id, blobs=blobs)
+        elif "siblings" in view and not blobs:
+            view["siblings"] = _public_siblings(view["siblings"])
         expand = self._expand(request)
         if expand is not None:
             invalid = sorted(set(expand) - EXPAND_MODEL_PROPERTIES)
@@ -1558,32 +1697,33 @@ class FakeHub:
         limit = min(limit, MAX_PAPERS_LIMIT)
         papers = list(self.papers)
 
-        def submitted(p: dict[str, Any]) -> datetime:
-            return datetime.fromisoformat(p["publishedAt"].replace("Z", "+00:00"))
+        # date, week, month and the default order are about the day a paper was listed on the Hub.
+        def listed(p: dict[str, Any]) -> datetime:
+            return datetime.fromisoformat(listing_time(p).replace("Z", "+00:00"))
 
         if (day := q.get("date")) is not None:
             try:
                 wanted = date.fromisoformat(day)
             except ValueError:
                 return _json_error('"date" must be formatted as YYYY-MM-DD', 400)
-            papers = [p for p in papers if submitted(p).date() == wanted]
+            papers = [p for p in papers if listed(p).date() == wanted]
         if (week := q.get("week")) is not None:
             m = re.fullmatch(r"(\d{4})-W(\d{2})", week)
             if m is None:
                 return _json_error('"week" must be formatted as YYYY-Www', 400)
             year, number = int(m[1]), int(m[2])
-            papers = [p for p in papers if submitted(p).isocalendar()[:2] == (year, number)]
+            papers = [p for p in papers if listed(p).isocalendar()[:2] == (year, number)]
         if (month := q.get("month")) is not None:
             if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month) is None:
                 return _json_error('"month" must be formatted as YYYY-MM', 400)
-            papers = [p for p in papers if p["publishedAt"].startswith(month + "-")]
+            papers = [p for p in papers if listing_time(p).startswith(month + "-")]
         if submitter := q.get("submitter"):
             papers = [p for p in papers if p["submittedBy"]["name"] == submitter]
         sort = q.get("sort", "publishedAt")
         if sort == "publishedAt":
-            papers.sort(key=lambda p: p["publishedAt"], reverse=True)
+            papers.sort(key=lambda p: listing_time(p)[:10], reverse=True)  # stable: a day keeps its captured order
         elif sort == "trending":
-            papers.sort(key=lambda p: (p["paper"]["upvotes"], p["publishedAt"]), reverse=True)
+            papers.sort(key=lambda p: (p["paper"]["upvotes"], listing_time(p)), reverse=True)
         else:
             return _json_error('"sort" must be one of publishedAt, trending', 400)
         papers = papers[page * limit : (page + 1) * limit]
@@ -1591,11 +1731,9 @@ class FakeHub:
         base = str(request.base_url).rstrip("/")
         out = copy.deepcopy(papers)
         for p in out:
+            # Real thumbnails are absolute (cdn-thumbnails.huggingface.co); avatars may stay relative.
             if p.get("thumbnail", "").startswith("/"):
                 p["thumbnail"] = base + p["thumbnail"]
-            avatar = p["submittedBy"].get("avatarUrl", "")
-            if avatar.startswith("/"):
-                p["submittedBy"]["avatarUrl"] = base + avatar
         return JSONResponse(out)
 
     # ---- blog, auth, redirect ---------------------------------------------------------------------------

@@ -5,23 +5,33 @@ Routes:
 * ``GET /library?sort=popular|newest``           all models (default ``popular``: by pull count, descending)
 * ``GET /search?q=...&c=<capability>&o=popular|newest``   case-insensitive match on name or description
 
-Both answer a full HTML page whose model list is the markup of ollama.com
-(``<li x-test-model>`` cards with ``x-test-search-response-title``, ``x-test-capability``, ``x-test-size``,
-``x-test-pull-count``, ``x-test-tag-count`` and ``x-test-updated``). Every piece of data is HTML-escaped.
+Both answer a full HTML page whose model list is the markup of ollama.com. ``markup`` chooses which:
+``"x-test"`` (default: ``<li x-test-model>`` cards with ``x-test-search-response-title``, ``x-test-capability``,
+``x-test-size``, ``x-test-pull-count``, ``x-test-tag-count`` and ``x-test-updated``, as until 2026-08) or
+``"current"`` (the same cards with the ``x-test-*`` attributes gone and their empty slots left, ``<li  class=...>``
+and ``<span >38.7M</span>``, as in the real captures since 2026-08). Every piece of data is HTML-escaped.
+
+Real pages: ``pages`` (a mapping of URL path to a file in tests/fixtures/real/ollama_com/, e.g.
+``CURRENT_PAGES`` or ``LEGACY_PAGES``) makes the fake answer those paths with the captured page, whatever the
+query string, and 404 for any other path; faults still apply.
 
 Fault injection: ``fault`` = ``"garbage"`` (200 page with a changed layout and no model markup),
-``"error"`` (503), ``"slow"`` (sleep ``slow_seconds`` then answer normally).
+``"bare"`` (200 page whose cards keep their links, titles and descriptions but show no pull count, chip or
+date: a redesign the parser must report), ``"error"`` (503), ``"slow"`` (sleep ``slow_seconds`` then answer
+normally).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlencode
 
@@ -31,8 +41,32 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-Fault = Literal["garbage", "error", "slow"]
-FAULTS: tuple[str, ...] = ("garbage", "error", "slow")
+Fault = Literal["garbage", "bare", "error", "slow"]
+FAULTS: tuple[str, ...] = ("garbage", "bare", "error", "slow")
+Markup = Literal["x-test", "current"]
+
+REAL_CAPTURES = Path(__file__).resolve().parent.parent / "fixtures" / "real" / "ollama_com"
+# Real pages by the path ollama.com served them at (tests/fixtures/real/ollama_com/SOURCES.md says where each is from).
+CURRENT_PAGES: dict[str, str] = {
+    "/library": "library_2026-08-27.html",
+    "/search": "search_gemma_vision_2026-10-04.html",
+    # No capture of a whole model page in the current markup was found; this real /library/gemma3/tags excerpt
+    # holds the same tag rows, so it stands in for /library/gemma3 (its own path is served too).
+    "/library/gemma3": "tags_gemma3_2026.html",
+    "/library/gemma3/tags": "tags_gemma3_2026.html",
+}
+LEGACY_PAGES: dict[str, str] = {
+    "/library": "library_2025-08-03.html.gz",
+    # Captured from /library?q=wizard, the search of the time; the same card markup as /search.
+    "/search": "library_search_wizard_2025-08-03.html",
+    "/library/magistral": "model_magistral_2025-08-03.html",
+}
+
+
+def read_capture(name: str) -> str:
+    """A real captured page from tests/fixtures/real/ollama_com/ (``.gz`` files are decompressed)."""
+    raw = (REAL_CAPTURES / name).read_bytes()
+    return (gzip.decompress(raw) if name.endswith(".gz") else raw).decode("utf-8")
 CAPABILITIES: tuple[str, ...] = ("tools", "vision", "thinking", "embedding")
 # "Now" used to render the relative "Updated ... ago" texts, fixed so pages are deterministic.
 DEFAULT_NOW = datetime(2025, 12, 15, 12, 0, tzinfo=UTC)
@@ -202,7 +236,23 @@ def _format_title_date(when: datetime) -> str:
     return f"{when:%b} {when.day}, {when.year} {hour}:{when:%M} {'AM' if when.hour < 12 else 'PM'} UTC"
 
 
-def render_model_card(model: OllamaModel, now: datetime = DEFAULT_NOW) -> str:
+_X_TEST = re.compile(r"x-test-[a-z-]+")
+
+
+def render_model_card(model: OllamaModel, now: datetime = DEFAULT_NOW, markup: Markup = "x-test") -> str:
+    card = _render_x_test_card(model, now)
+    # The current site dropped the attributes and kept the space before them ("<li  class", "<span >").
+    return _X_TEST.sub("", card) if markup == "current" else card
+
+
+def render_bare_card(model: OllamaModel) -> str:
+    """A card after a redesign that drops every fact: link, title and description only."""
+    e = escape
+    return (f'  <li class="card"><a href="/library/{e(model.name)}"><h2><span>{e(model.name)}</span></h2>'
+            f"<p>{e(model.description)}</p></a></li>")
+
+
+def _render_x_test_card(model: OllamaModel, now: datetime) -> str:
     e = escape
     caps = "".join(
         f'\n          <span x-test-capability class="{_CAP_CLASS}">{e(c)}</span>' for c in model.capabilities
@@ -288,8 +338,8 @@ document.getElementById("search").focus(); }} }});
 """
 
 
-def _model_list(models: Iterable[OllamaModel], now: datetime) -> str:
-    cards = "\n".join(render_model_card(m, now) for m in models)
+def _model_list(models: Iterable[OllamaModel], now: datetime, markup: Markup = "x-test") -> str:
+    cards = "\n".join(render_model_card(m, now, markup) for m in models)
     return f'<ul role="list" class="grid grid-cols-1 gap-y-3">\n{cards}\n</ul>'
 
 
@@ -337,8 +387,15 @@ class _Instrument:
             response = HTMLResponse(ERROR_PAGE, status_code=503)
         elif fault == "garbage":
             response = HTMLResponse(GARBAGE_PAGE)
+        elif fault == "bare":
+            cards = "\n".join(render_bare_card(m) for m in lib.ordered("popular"))
+            response = HTMLResponse(_page("library", f'<ul role="list">\n{cards}\n</ul>'))
         elif fault is not None:
             raise ValueError(f"unknown fault {fault!r}; expected one of {FAULTS}")
+        elif lib.pages is not None:
+            name = lib.pages.get(path)
+            response = (HTMLResponse(read_capture(name)) if name is not None
+                        else HTMLResponse(f"<html><body>no capture for {escape(path)}</body></html>", 404))
         if response is not None:
             await response(scope, receive, send)
         else:
@@ -352,8 +409,10 @@ class FakeOllamaLibrary:
       models:       list of :class:`OllamaModel` (name, description, pulls text, tag_count, updated,
                     capabilities, sizes)
       now:          reference time for the "Updated ... ago" texts (default 2025-12-15 12:00 UTC)
-      fault:        None | "garbage" (200, changed layout, no model markup) | "error" (503) |
-                    "slow" (sleep ``slow_seconds``, then answer normally)
+      markup:       "x-test" (cards with the x-test-* attributes) | "current" (without them, as since 2026-08)
+      pages:        None, or URL path -> real capture file to serve instead of rendered pages
+      fault:        None | "garbage" (200, changed layout, no model markup) | "bare" (200, cards without facts) |
+                    "error" (503) | "slow" (sleep ``slow_seconds``, then answer normally)
       fault_paths:  if not None, the fault only applies to paths starting with one of these prefixes
       slow_seconds: delay for the "slow" fault (default 5)
       hits:         Counter of requests per URL path
@@ -361,10 +420,19 @@ class FakeOllamaLibrary:
     """
 
     def __init__(
-        self, models: list[OllamaModel] | None = None, *, slow_seconds: float = 5.0, now: datetime = DEFAULT_NOW
+        self,
+        models: list[OllamaModel] | None = None,
+        *,
+        slow_seconds: float = 5.0,
+        now: datetime = DEFAULT_NOW,
+        markup: Markup = "x-test",
+        pages: Mapping[str, str] | None = None,
     ) -> None:
         self.models: list[OllamaModel] = list(models) if models is not None else seed_models()
         self.now = now
+        self.markup: Markup = markup
+        self.pages: Mapping[str, str] | None = pages
+        self._served = (markup, pages)
         self.fault: Fault | None = None
         self.fault_paths: set[str] | None = None
         self.slow_seconds = slow_seconds
@@ -378,6 +446,7 @@ class FakeOllamaLibrary:
     def reset(self) -> None:
         self.fault = None
         self.fault_paths = None
+        self.markup, self.pages = self._served
         self.hits.clear()
 
     def ordered(self, order: str) -> list[OllamaModel]:
@@ -400,7 +469,7 @@ class FakeOllamaLibrary:
         main = (
             _sort_bar("/library", "newest" if order == "newest" else "popular")
             + "\n"
-            + _model_list(self.ordered(order), self.now)
+            + _model_list(self.ordered(order), self.now, self.markup)
         )
         return HTMLResponse(_page("library", main))
 
@@ -416,6 +485,6 @@ class FakeOllamaLibrary:
             parts.append(
                 f'<p class="py-10 text-center text-neutral-500">No models found for &ldquo;{escape(q)}&rdquo;.</p>'
             )
-        parts.append(_model_list(found, self.now))
+        parts.append(_model_list(found, self.now, self.markup))
         title = f"{q} · Ollama Search" if q else "Ollama Search"
         return HTMLResponse(_page(title, "\n".join(parts), query=q))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .huggingface import quant_of
+from .huggingface import file_quant
 
 if TYPE_CHECKING:
     from huggingface_hub import CachedFileInfo, CachedRevisionInfo, HFCacheInfo
@@ -100,8 +100,8 @@ def _revision_entries(repo_id: str, revision: CachedRevisionInfo) -> list[Cached
     for file in files:
         # mmproj files are vision projectors that go with a model, not models; installs skip them too.
         if file.file_name.endswith(GGUF_SUFFIX) and "mmproj" not in file.file_name.lower():
-            # The file name first: on "Q8_0/x-Q8_0-00001-of-00002.gguf" quant_of stops at the folder's "_" (Q8).
-            quants.setdefault(quant_of(file.file_name) or quant_of(relative(file)), []).append(file)
+            # The file name's quantization first, else its folder's ("Q8_0/x-00001-of-00002.gguf").
+            quants.setdefault(file_quant(relative(file)), []).append(file)
     for quant, parts in quants.items():
         if quant is None and has_other_weights:
             continue  # "org/repo" already names the safetensors weights, as an install of the repo would

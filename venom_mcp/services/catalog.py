@@ -1,8 +1,11 @@
 """Catalog, trending and news: cached, shared between concurrent callers, and served stale when a source fails.
 
 Each source is fetched at its largest page (so a different `limit` does not fragment the cache) and the
-answer is cut to the caller's limit. For the Ollama library the order of fallbacks is: live page, the last
-good answer, the bundled snapshot.
+answer is cut to the caller's limit. `refresh=True` asks the source now instead of the cache (at most once
+per source every 10 s; see cache.py). For the Ollama library the order of fallbacks is: live page, the last
+good answer, the bundled snapshot (manifests/ollama_library.json, with its capture date in the error). A
+page whose layout changed (LayoutChanged) is a failure like any other: stale=true, never fresh-looking rows
+without facts.
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ class CatalogService:
         self._library = library
         self._news = news
 
-    async def list_models(self, provider: Provider, query: str | None, limit: int) -> CatalogResult:
+    async def list_models(
+        self, provider: Provider, query: str | None, limit: int, *, refresh: bool = False
+    ) -> CatalogResult:
         query = " ".join((query or "").split()).lower() or None
         if provider == "huggingface":
             sort: HubSort = "trending_score" if query else "downloads"
@@ -46,18 +51,18 @@ class CatalogService:
             fetch = lambda: self._library.search(query)  # noqa: E731
         else:
             fetch = self._library.popular
-        return await self._models(provider, f"models:{provider}:search:{query or ''}", fetch, limit)
+        return await self._models(provider, f"models:{provider}:search:{query or ''}", fetch, limit, refresh)
 
-    async def trending(self, provider: Provider, limit: int) -> CatalogResult:
+    async def trending(self, provider: Provider, limit: int, *, refresh: bool = False) -> CatalogResult:
         fetch = self._hub_fetch(None, "trending_score") if provider == "huggingface" else self._library.popular
-        return await self._models(provider, f"models:{provider}:trending", fetch, limit)
+        return await self._models(provider, f"models:{provider}:trending", fetch, limit, refresh)
 
-    async def news(self, kind: str, limit: int, month: str | None) -> NewsResult:
+    async def news(self, kind: str, limit: int, month: str | None, *, refresh: bool = False) -> NewsResult:
         if kind == "blog":
-            cached = await self._cache.get("news:blog", self._news.blog, _NEWS)
+            cached = await self._cache.get("news:blog", self._news.blog, _NEWS, refresh=refresh)
         else:
             key = f"news:papers:{month or 'latest'}"
-            cached = await self._cache.get(key, lambda: self._news.papers(month, MAX_NEWS), _NEWS)
+            cached = await self._cache.get(key, lambda: self._news.papers(month, MAX_NEWS), _NEWS, refresh=refresh)
         items = (cached.value or [])[:limit]
         return NewsResult(
             kind="papers" if kind == "papers" else "blog",
@@ -77,8 +82,9 @@ class CatalogService:
         key: str,
         fetch: Callable[[], Awaitable[list[CatalogModel]]],
         limit: int,
+        refresh: bool,
     ) -> CatalogResult:
-        cached = await self._cache.get(key, fetch, _MODELS)
+        cached = await self._cache.get(key, fetch, _MODELS, refresh=refresh)
         if cached.value is None and provider == "ollama":
             cached = self._snapshot(cached.error)
         models = (cached.value or [])[:limit]

@@ -112,17 +112,19 @@ class Dashboard:
         query = request.query_params
         provider = query.get("provider", "huggingface")
         kind = query.get("type", "blog")
+        # The Refresh button asks the source again; a plain load (or the periodic one) reads the cache.
+        fresh = {"refresh": True} if query.get("refresh") == "true" else {}
         views: dict[str, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
             "runtime": ("runtime.html", "runtime_status", {}, {}),
-            "trending": ("catalog.html", "trending_models", {"provider": provider, "limit": 8},
+            "trending": ("catalog.html", "trending_models", {"provider": provider, "limit": 8, **fresh},
                          {"title": f"{TITLES.get(provider, provider)} trending", "query": None}),
             "catalog": ("catalog.html", "list_models",
-                        {"provider": provider, "query": query.get("query") or None, "limit": 20},
+                        {"provider": provider, "query": query.get("query") or None, "limit": 20, **fresh},
                         {"title": TITLES.get(provider, provider), "query": query.get("query")}),
             "installed": ("installed.html", "installed_models", {}, {}),
             "operations": ("operations.html", "list_operations", {"limit": 10}, {"live": ACTIVE_STATUSES}),
             "news": ("news.html", "model_news",
-                     {"kind": kind, "limit": 6, "lang": query.get("lang") or None},
+                     {"kind": kind, "limit": 6, "lang": query.get("lang") or None, **fresh},
                      {"title": NEWS_TITLES.get(kind, kind)}),
         }
         if section not in views:

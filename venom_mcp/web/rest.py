@@ -102,10 +102,11 @@ MODELS = "/api/v1/models"
 OPERATIONS = f"{MODELS}/operations"
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{MODELS}/providers", "list_models", "Search a catalog (Hugging Face Hub or Ollama library)",
-             q("provider", "query", "limit")),
-    Endpoint("GET", f"{MODELS}/trending", "trending_models", "Trending models of a catalog", q("provider", "limit")),
+             q("provider", "query", "limit", "refresh")),
+    Endpoint("GET", f"{MODELS}/trending", "trending_models", "Trending models of a catalog",
+             q("provider", "limit", "refresh")),
     Endpoint("GET", f"{MODELS}/news", "model_news", "Hugging Face blog posts or papers, optionally translated",
-             {**q("month", "limit", "lang", type="kind"), "provider": ("query", "")},
+             {**q("month", "limit", "lang", "refresh", type="kind"), "provider": ("query", "")},
              choices={"provider": ("huggingface",)}),
     Endpoint("POST", f"{MODELS}/registry/install", "install_model", "Start installing a model",
              b("name", "provider", "runtime"), fixed={"wait": False}, nest="operation",
@@ -176,7 +177,8 @@ ALIASES: tuple[Endpoint, ...] = (
     _alias(f"{MODELS}/remove", "POST", _REMOVE, "Remove an installed model (the original design's path)",
            {**_MODEL, **b("provider")}),
     _alias(f"{MODELS}/ollama/catalog", "GET", _ROUTE["GET", f"{MODELS}/providers"],
-           "The Ollama library catalog (the original design's path)", q("query", "limit"), {"provider": "ollama"}),
+           "The Ollama library catalog (the original design's path)", q("query", "limit", "refresh"),
+           {"provider": "ollama"}),
     # Last: its path parameter would also match the longer paths above.
     _alias(f"{MODELS}/{{model_name}}", "DELETE", _REMOVE, "Remove an installed model (the original design's path)"),
 )

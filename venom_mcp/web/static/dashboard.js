@@ -50,11 +50,14 @@ async function api(method, path, body) {
 
 // ---- sections -------------------------------------------------------------------------------------
 
-async function load(container) {
+async function load(container, refresh = false) {
   if (!container) return;
   container.setAttribute("aria-busy", "true");
   try {
-    const response = await send(container.dataset.fragment, { headers: { Accept: "text/html" } });
+    // Refresh asks the source again (refresh=true); other loads read the server's cache.
+    let url = container.dataset.fragment;
+    if (refresh) url += (url.includes("?") ? "&" : "?") + "refresh=true";
+    const response = await send(url, { headers: { Accept: "text/html" } });
     container.innerHTML = await response.text(); // rendered and escaped by the server
   } catch (error) {
     if (!(error instanceof Unauthorized) && !container.innerHTML.trim()) {
@@ -173,7 +176,7 @@ function followLive() {
 // ---- actions ----------------------------------------------------------------------------------------
 
 const actions = {
-  refresh: (button) => load(button.closest("[data-fragment]")),
+  refresh: (button) => load(button.closest("[data-fragment]"), true),
   async install(button) {
     const { name, provider } = button.dataset;
     const data = await api("POST", "/models/registry/install", { name, provider });

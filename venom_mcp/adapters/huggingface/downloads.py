@@ -1,167 +1,21 @@
-"""The Hugging Face Hub through huggingface_hub: model listing and search (more comes with installs)."""
+"""Installs from the Hub into MODELS_CACHE_DIR (the standard huggingface_hub cache layout), with real byte
+counts, cancellation, and sha256 checks against the Hub's LFS oids."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import hashlib
-import re
 import threading
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-from ..aio import run_blocking
-from ..errors import InvalidArgument, NotFound, UpstreamError
-from ..records import CatalogModel
+from ...aio import run_blocking
+from ...errors import InvalidArgument, NotFound, UpstreamError
+from .files import HubFile, HubPlan, select_files
+from .hub import HubAdapter, hub_files
 
-if TYPE_CHECKING:
-    from huggingface_hub import HfApi, ModelInfo
-    from huggingface_hub.hf_api import ExpandModelProperty_T
-
-# Properties asked of /api/models: enough for a catalog row, without the file list.
-LIST_EXPAND: list[ExpandModelProperty_T] = [
-    "downloads", "likes", "tags", "pipeline_tag", "library_name", "lastModified", "trendingScore",
-    "safetensors", "gguf",
-]
-
-# Bytes per parameter of each safetensors dtype, to estimate a repo's download size.
-DTYPE_BYTES = {
-    "F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "BF16": 2, "F16": 2, "I16": 2, "U16": 2,
-    "F8_E4M3": 1, "F8_E5M2": 1, "I8": 1, "U8": 1, "BOOL": 1,
-}
-
-HubSort = Literal["trending_score", "downloads", "likes", "last_modified", "created_at"]
-
-
-class HubAdapter:
-    def __init__(self, endpoint: str, token: str | None, timeout: float) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        self.token = token
-        self.timeout = timeout
-
-    @cached_property
-    def api(self) -> HfApi:
-        from huggingface_hub import HfApi
-
-        from .hub_session import use_shared_pool
-
-        # One pool that huggingface_hub's error handling cannot close under other threads, with a deadline per request.
-        use_shared_pool(self.timeout)
-        # token=False stops huggingface_hub from sending a token it found elsewhere (~/.cache/huggingface).
-        return HfApi(endpoint=self.endpoint, token=self.token or False)
-
-    async def list_models(self, *, search: str | None, sort: HubSort, limit: int) -> list[CatalogModel]:
-        def call() -> list[CatalogModel]:
-            infos = self.api.list_models(search=search or None, sort=sort, limit=limit, expand=LIST_EXPAND)
-            return [self.to_catalog(info) for info in infos]
-
-        return await run_blocking(call, deadline=self.timeout, what=f"the Hugging Face Hub at {self.endpoint}")
-
-    def to_catalog(self, info: ModelInfo) -> CatalogModel:
-        gguf: dict[str, Any] = info.gguf or {}
-        tags = list(info.tags or [])
-        is_gguf = bool(gguf) or "gguf" in tags
-        safetensors = info.safetensors
-        parameters = safetensors.total if safetensors else gguf.get("total")
-        size_gb = None
-        if safetensors and safetensors.parameters:
-            size = sum(count * DTYPE_BYTES.get(dtype, 2) for dtype, count in safetensors.parameters.items())
-            size_gb = round(size / 1e9, 2)
-        return CatalogModel(
-            provider="huggingface",
-            model_name=info.id,
-            display_name=info.id.rsplit("/", 1)[-1],
-            size_gb=size_gb,
-            runtime="llamacpp" if is_gguf else "vllm",
-            tags=tags,
-            downloads=info.downloads,
-            likes=info.likes,
-            url=f"{self.endpoint}/{info.id}",
-            updated_at=info.last_modified,
-            pipeline_tag=info.pipeline_tag,
-            parameter_count=parameters if isinstance(parameters, int) else None,
-            context_length=gguf.get("context_length") if isinstance(gguf.get("context_length"), int) else None,
-        )
-
-
-# What a runtime needs of a transformers repo besides the weights; everything else (original/, onnx/...) is skipped.
-SUPPORT_FILES = {
-    "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "tokenizer.model",
-    "special_tokens_map.json", "added_tokens.json", "vocab.json", "vocab.txt", "merges.txt",
-    "chat_template.jinja", "chat_template.json", "preprocessor_config.json", "processor_config.json",
-}
 CANCEL_GRACE_SECONDS = 5.0
-GGUF_PREFERENCE = ("Q4_K_M", "Q4_K_S", "Q5_K_M", "Q6_K", "Q8_0", "F16")
-
-
-@dataclass(frozen=True)
-class HubFile:
-    path: str
-    size: int
-    sha256: str | None  # the LFS oid, where the Hub gives one
-
-    @property
-    def is_weight(self) -> bool:
-        return self.path.endswith((".safetensors", ".gguf", ".bin"))
-
-
-@dataclass
-class HubPlan:
-    """What an install of one repo will fetch, known before a byte is written."""
-
-    repo_id: str
-    revision: str
-    files: list[HubFile]
-    gguf: bool
-    quantization: str | None = None
-    cached_bytes: int = 0
-    config: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(f.size for f in self.files)
-
-
-def quant_of(path: str) -> str | None:
-    for quant in re.findall(r"(?i)(?:^|[._-])((?:I?Q\d[A-Z0-9_]*)|F16|BF16|F32)(?=[._-])", path):
-        return str(quant).upper()
-    return None
-
-
-def select_files(paths: dict[str, HubFile], *, want_gguf: bool, quant: str | None) -> tuple[list[HubFile], str | None]:
-    """The files a runtime needs: one GGUF quantization, or config, tokenizer and safetensors weights."""
-    top = {p: f for p, f in paths.items() if "/" not in p}
-    if want_gguf:
-        ggufs = [f for p, f in paths.items() if p.endswith(".gguf") and "mmproj" not in p.lower()]
-        if not ggufs:
-            raise InvalidArgument("this repo holds no GGUF files; install it for runtime 'vllm' instead")
-        available = sorted({q for f in ggufs if (q := quant_of(f.path))})
-        if quant:
-            chosen = [f for f in ggufs if (quant_of(f.path) or "").upper() == quant.upper()]
-            if not chosen:
-                raise InvalidArgument(
-                    f"no {quant} file in this repo; available quantizations: {', '.join(available) or 'none named'}"
-                )
-        else:
-            preferred = next((q for q in GGUF_PREFERENCE if q in available), None)
-            if preferred:
-                chosen = [f for f in ggufs if quant_of(f.path) == preferred]
-            else:
-                chosen = [min(ggufs, key=lambda f: f.size)]
-        return sorted(chosen, key=lambda f: f.path), quant_of(chosen[0].path)
-    weights = [f for p, f in top.items() if p.endswith(".safetensors")]
-    index = ["model.safetensors.index.json"]
-    if not weights:
-        weights = [f for p, f in top.items() if p.startswith("pytorch_model") and p.endswith(".bin")]
-        index = ["pytorch_model.bin.index.json"]
-    if not weights:
-        hint = ("; it holds GGUF files: install it for runtime 'llamacpp'" if any(p.endswith(".gguf") for p in paths)
-                else "")
-        raise InvalidArgument(f"this repo holds no safetensors or PyTorch weights that vLLM could load{hint}")
-    support = [f for p, f in top.items() if p in SUPPORT_FILES or p in index]
-    return sorted(support + weights, key=lambda f: f.path), None
 
 
 class DownloadProgress:
@@ -240,8 +94,11 @@ class _TailHasher(threading.Thread):
     def run(self) -> None:
         handle = None
         while handle is None and not self._finished.is_set():
-            found = next(iter(self._blobs.glob(f"{self._file.sha256}.*.incomplete")), None) if self._blobs.is_dir() \
+            found = (
+                next(iter(self._blobs.glob(f"{self._file.sha256}.*.incomplete")), None)
+                if self._blobs.is_dir()
                 else None
+            )
             if found is not None:
                 with contextlib.suppress(OSError):
                     handle = found.open("rb")
@@ -297,14 +154,11 @@ class HubDownloads:
                     f"the Hugging Face Hub at {self._hub.endpoint} could not be reached ({type(exc).__name__}: "
                     f"{exc}); check HF_ENDPOINT and the network, then install again"
                 ) from exc
-            paths = {
-                s.rfilename: HubFile(s.rfilename, int(s.size or (s.lfs.size if s.lfs else 0) or 0),
-                                     s.lfs.sha256 if s.lfs else None)
-                for s in info.siblings or []
-            }
+            paths = hub_files(info)
             has_gguf = any(p.endswith(".gguf") for p in paths)
-            want_gguf = runtime == "llamacpp" or (runtime is None and has_gguf and not any(
-                p.endswith(".safetensors") for p in paths))
+            want_gguf = runtime == "llamacpp" or (
+                runtime is None and has_gguf and not any(p.endswith(".safetensors") for p in paths)
+            )
             if runtime == "llamacpp" and not has_gguf:
                 raise InvalidArgument(
                     f"{repo_id} holds no GGUF files, so runtime 'llamacpp' cannot serve it; use runtime 'vllm'"
@@ -333,18 +187,26 @@ class HubDownloads:
         hub = self._hub
 
         def call() -> str:
-            return str(snapshot_download(
-                plan.repo_id, revision=plan.revision, cache_dir=self.cache_dir, endpoint=hub.endpoint,
-                token=hub.token or False, allow_patterns=[f.path for f in plan.files], tqdm_class=progress,
-                max_workers=4,
-            ))
+            return str(
+                snapshot_download(
+                    plan.repo_id,
+                    revision=plan.revision,
+                    cache_dir=self.cache_dir,
+                    endpoint=hub.endpoint,
+                    token=hub.token or False,
+                    allow_patterns=[f.path for f in plan.files],
+                    tqdm_class=progress,
+                    max_workers=4,
+                )
+            )
 
         from huggingface_hub.file_download import repo_folder_name
 
         blobs = self.cache_dir / repo_folder_name(repo_id=plan.repo_id, repo_type="model") / "blobs"
         finished = threading.Event()
         hashers = [
-            _TailHasher(blobs, f, finished) for f in plan.files
+            _TailHasher(blobs, f, finished)
+            for f in plan.files
             if f.is_weight and f.sha256 and self.cached_path(plan, f) is None
         ]
         for hasher in hashers:
@@ -397,7 +259,9 @@ class HubDownloads:
                 return 0
             info = scan_cache_dir(self.cache_dir)
             revisions = [
-                rev.commit_hash for repo in info.repos if repo.repo_id == repo_id and repo.repo_type == "model"
+                rev.commit_hash
+                for repo in info.repos
+                if repo.repo_id == repo_id and repo.repo_type == "model"
                 for rev in repo.revisions
             ]
             if not revisions:

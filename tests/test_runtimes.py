@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from mcp import ClientSession
 from tests.conftest import GOOGLE_KEY, OPENAI_KEY, STUB, build, mcp_session
 from tests.fakes.hub import TINY_GGUF
 from tests.fakes.live import free_port
-from tests.fakes.ollama import FakeOllama
+from tests.fakes.ollama import FakeOllama, seed_library
 from tests.fakes.openai_server import GEMINI_PREFIX, OPENAI_PREFIX, FakeOpenAI
 from tests.test_catalog_tools import call, error_text
 from venom_mcp.services.runtimes import parse_slash_command
@@ -88,21 +89,32 @@ async def test_slash_commands_status_models_and_unknown(session: ClientSession, 
     assert "needs a model" in await error_text(session, "run_slash_command", text="/vllm")
 
 
+# Role branches for user and assistant only: Ollama would render nothing of a system message.
+_DROPS_SYSTEM = (
+    '{{- range .Messages }}{{ if eq .Role "user" }}<start_of_turn>user\n{{ .Content }}<end_of_turn>\n'
+    '{{ else if eq .Role "assistant" }}<start_of_turn>model\n{{ .Content }}<end_of_turn>\n{{ end }}{{ end }}'
+    "<start_of_turn>model\n"
+)
+
+
 async def test_chat_folds_the_system_prompt_for_models_without_a_system_role(
     session: ClientSession, ollama: FakeOllama
 ) -> None:
+    gemma = seed_library()["gemma2:2b"]
+    ollama.library["gemma-plain:2b"] = replace(gemma, name="gemma-plain:2b", template=_DROPS_SYSTEM)
+    await call(session, "install_model", name="gemma-plain:2b", provider="ollama", wait=True)
     await call(session, "install_model", name="gemma2:2b", provider="ollama", wait=True)
-    await call(session, "install_model", name="llama3.2:1b", provider="ollama", wait=True)
-    caps = (await call(session, "model_capabilities", name="gemma2:2b"))["capabilities"]
-    assert caps["supports_system_role"] is False
-    await call(session, "activate_model", name="gemma2:2b", runtime="ollama")
+    caps = (await call(session, "model_capabilities", name="gemma-plain:2b"))["capabilities"]
+    assert caps["supports_system_role"] is False and caps["sources"]["supports_system_role"] == "detected"
+    await call(session, "activate_model", name="gemma-plain:2b", runtime="ollama")
     answer = await call(session, "chat", prompt="Hi", system="Answer in Polish.", max_tokens=16, temperature=0.2)
-    assert answer["llm_provider"] == "ollama" and answer["llm_model"] == "gemma2:2b"
+    assert answer["llm_provider"] == "ollama" and answer["llm_model"] == "gemma-plain:2b"
     sent = ollama.bodies("/api/chat")[-1]
     assert [m["role"] for m in sent["messages"]] == ["user"]
     assert sent["messages"][0]["content"] == "Answer in Polish.\n\nHi"
     assert sent["options"] == {"num_ctx": 8192, "num_predict": 16, "temperature": 0.2}, "max_tokens: num_predict"
-    await call(session, "switch_runtime", provider="ollama", model="llama3.2:1b")
+    # Gemma 2's own template renders a system message as a user turn itself: it is sent as it is.
+    await call(session, "switch_runtime", provider="ollama", model="gemma2:2b")
     await call(session, "chat", prompt="Hi", system="Answer in Polish.")
     assert [m["role"] for m in ollama.bodies("/api/chat")[-1]["messages"]] == ["system", "user"]
 

@@ -130,12 +130,19 @@ class Capabilities(Record):
     supports_system_role: bool = True
     supports_function_calling: bool = False
     supports_vision: bool = False
+    supports_thinking: bool = Field(default=False, description="The model can reason before it answers (think).")
     allowed_roles: list[str] = Field(default_factory=lambda: ["system", "user", "assistant"])
     prompt_template: str | None = None
     max_context_length: int | None = None
     quantization: str | None = None
     parameter_size: str | None = None
     source: Literal["detected", "manifest", "default"] = "default"
+    sources: dict[str, Literal["detected", "manifest", "default"]] = Field(
+        default_factory=dict,
+        description="Where each of supports_system_role, supports_function_calling, supports_vision, "
+                    "supports_thinking and max_context_length came from: detected, the family manifest, or the "
+                    "default (what a model that says nothing gets).",
+    )
 
 
 class InstalledModel(Record):

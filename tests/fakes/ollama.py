@@ -255,6 +255,7 @@ class FakeModel:
     details: dict[str, Any]
     template: str = ""
     capabilities: list[str] = field(default_factory=lambda: ["completion"])
+    reports_capabilities: bool = True  # False: /api/show omits the field, as older Ollama releases did
     model_info: dict[str, Any] = field(default_factory=dict)
     parameters: str = ""
     system: str | None = None
@@ -962,7 +963,8 @@ class FakeOllama:
         answer["model_info"] = info
         if model.projector_info is not None:
             answer["projector_info"] = copy.deepcopy(model.projector_info)
-        answer["capabilities"] = list(model.capabilities)
+        if model.reports_capabilities:
+            answer["capabilities"] = list(model.capabilities)
         answer["modified_at"] = go_time(entry.modified_at.astimezone(self.tz))
         return GoJSONResponse(answer)
 

@@ -1,4 +1,4 @@
-"""Capability detection (system role, tools, vision, context, quantization) and prompt adaptation.
+"""Capability detection (system role, tools, vision, thinking, context, quantization) and prompt adaptation.
 
 Detected facts win (`source: "detected"`); bundled family manifests fill gaps (`"manifest"`); the rest
 are defaults (`"default"`).
@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from ..records import Capabilities
 from ..resources import manifests_dir
+from .ollama_template import renders_system
 
 log = logging.getLogger(__name__)
 
 _CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx",
                  "model_max_length")
+# The facts whose origin `Capabilities.sources` reports.
+SOURCED = ("supports_system_role", "supports_function_calling", "supports_vision", "supports_thinking",
+           "max_context_length")
+Origin = Literal["detected", "manifest", "default"]
 _PROBE = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
 
 
@@ -41,15 +45,18 @@ def family_defaults(name: str) -> dict[str, Any]:
 
 
 def merge(name: str, detected: dict[str, Any]) -> Capabilities:
-    """Detected values first, then the family manifest, then defaults; `source` says which filled most."""
-    family = family_defaults(name)
-    values = {**family, **{k: v for k, v in detected.items() if v is not None}}
+    """Detected values first, then the family manifest, then defaults. `sources` says where each of the
+    SOURCED facts came from; `source` is "detected" when anything was detected, else where the rest came from."""
+    family = {k: v for k, v in family_defaults(name).items() if v is not None}
+    found = {k: v for k, v in detected.items() if v is not None}
+    values = {**family, **found}
     if values.get("supports_system_role") is False:
         values["allowed_roles"] = ["user", "assistant"]
-    source: Literal["detected", "manifest", "default"] = (
-        "detected" if detected else "manifest" if family else "default"
-    )
-    return Capabilities(**values, source=source)
+    sources: dict[str, Origin] = {
+        key: "detected" if key in found else "manifest" if key in family else "default" for key in SOURCED
+    }
+    source: Origin = "detected" if found else "manifest" if family else "default"
+    return Capabilities(**values, source=source, sources=sources)
 
 
 def template_probe(template: str) -> dict[str, Any]:
@@ -108,38 +115,31 @@ def detect_huggingface(snapshot: Path, quantization: str | None = None) -> dict[
     return facts
 
 
-_SYSTEM_AS_USER = re.compile(r'or \(eq \.Role "(?:user|system)"\) \(eq \.Role "(?:user|system)"\)')
-
-
-def go_template_has_system_role(template: str) -> bool:
-    """Ollama templates are Go templates. `.System` or a branch of its own for role "system" means a real system
-    turn; Gemma's template renders "system" exactly like "user" (`or (eq .Role "user") (eq .Role "system")`),
-    and a template that never mentions it drops system prompts."""
-    if ".System" in template:
-        return True
-    if _SYSTEM_AS_USER.search(template):
-        return False
-    return '"system"' in template
-
-
 def detect_ollama(show: dict[str, Any]) -> dict[str, Any]:
-    """Facts from Ollama's /api/show: capabilities, `<arch>.context_length`, details, template."""
+    """Facts from Ollama's /api/show: capabilities, `<arch>.context_length`, details, template.
+
+    An Ollama older than the `capabilities` field tells nothing about tools, vision or thinking: those stay
+    unknown (None) so the family manifest can fill them, rather than a detected "no"."""
     info = show.get("model_info") or {}
     details = show.get("details") or {}
     arch = info.get("general.architecture")
-    capabilities = show.get("capabilities") or []
+    listed = show.get("capabilities")
+    capabilities = listed if isinstance(listed, list) else None
     template = show.get("template") or None
-    facts: dict[str, Any] = {
-        "supports_function_calling": "tools" in capabilities,
-        "supports_vision": "vision" in capabilities,
+
+    def has(capability: str) -> bool | None:
+        return None if capabilities is None else capability in capabilities
+
+    return {
+        "supports_function_calling": has("tools"),
+        "supports_vision": has("vision"),
+        "supports_thinking": has("thinking"),
         "max_context_length": info.get(f"{arch}.context_length") if arch else None,
         "quantization": details.get("quantization_level") or None,
         "parameter_size": details.get("parameter_size") or None,
         "prompt_template": template,
+        "supports_system_role": renders_system(template) if template else None,
     }
-    if template is not None:
-        facts["supports_system_role"] = go_template_has_system_role(template)
-    return facts
 
 
 def adapt_messages(messages: list[dict[str, str]], caps: Capabilities) -> list[dict[str, str]]:

@@ -10,11 +10,14 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import make_settings
+from tests.conftest import build, http_served, make_settings
 from tests.fakes.ollama_library import CURRENT_PAGES, LEGACY_PAGES, FakeOllamaLibrary, read_capture
 from venom_mcp.adapters.ollama_library import (
     OllamaLibraryAdapter,
@@ -280,3 +283,42 @@ def test_real_cards_that_lost_their_stats_line_are_a_layout_change() -> None:
         parse_library_html(stripped, BASE)
     one_card = stripped[: stripped.index("<li", stripped.index("<li") + 1)] + "</ul>"
     assert [m.capabilities for m in parse_library_html(one_card, BASE, search_page=True)] == [["tools"]]
+
+
+# ---- over MCP and REST: the facts the pages show, and a layout change as the tools report it -------------------
+
+
+async def test_tools_on_the_real_pages_over_mcp_and_rest(
+    runtime_settings: dict[str, Any], library: FakeOllamaLibrary
+) -> None:
+    library.pages = CURRENT_PAGES
+    # TTL 0: every call reads the pages, so the layout change below shows at once.
+    with http_served(build(runtime_settings, cache_ttl_seconds=0)) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http, streamable_http_client(
+            server.url + "/mcp"
+        ) as (read, write, _), ClientSession(read, write) as mcp:
+            await mcp.initialize()
+
+            async def tool(name: str, **arguments: Any) -> dict[str, Any]:
+                result = await mcp.call_tool(name, {"provider": "ollama", **arguments})
+                assert not result.isError, result.content
+                return result.structuredContent or {}
+
+            trending = await tool("trending_models", limit=10)
+            rows = {row["display_name"]: row for row in trending["models"]}
+            assert trending["stale"] is False and trending["error"] is None and len(rows) == 6
+            assert rows["qwen2.5"]["downloads"] == 38_700_000 and rows["qwen2.5"]["model_name"] == "qwen2.5:latest"
+            assert all(row["downloads"] and row["updated_at"] for row in rows.values())
+
+            found = await tool("list_models", query="gemma3")
+            gemma3 = next(row for row in found["models"] if row["display_name"] == "gemma3")
+            assert gemma3["size_gb"] == 3.3 and gemma3["downloads"] == 40_900_000 and "vision" in gemma3["capabilities"]
+            catalog = (await http.get("/api/v1/models/ollama/catalog", params={"query": "gemma3"})).json()
+            assert next(r for r in catalog["models"] if r["display_name"] == "gemma3") == gemma3
+
+            library.fault = "bare"  # the next layout: cards without facts
+            changed = await tool("trending_models", limit=10, refresh=True)
+            assert changed["stale"] is True and "layout changed" in changed["error"]
+            assert changed["models"] == trending["models"]  # the last good answer, not rows without facts
+            rest = (await http.get("/api/v1/models/trending", params={"provider": "ollama", "limit": 10})).json()
+            assert rest["stale"] is True and rest["models"] == trending["models"]

@@ -1,4 +1,4 @@
-"""Running blocking library calls (huggingface_hub, psutil) off the event loop, with a deadline."""
+"""Running blocking library calls (huggingface_hub, psutil) off the event loop, with a deadline; single-flight runs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import functools
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
 
 from .errors import UpstreamTimeout
 
@@ -43,3 +43,29 @@ async def run_blocking(fn: Callable[[], T], *, deadline: float, what: str) -> T:
         raise UpstreamTimeout(
             f"{what} did not answer within {deadline:g} s (raise VENOM_HTTP_TIMEOUT_SECONDS if it is just slow)"
         ) from exc
+
+
+class SingleFlight:
+    """Concurrent calls with one key share one run: the first starts it, the others await the same outcome (the
+    result, or the error). The run goes on if the caller that started it goes away; a call after it ended starts
+    a new one."""
+
+    def __init__(self) -> None:
+        self._flights: dict[Hashable, asyncio.Task[Any]] = {}
+
+    async def run(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T:
+        task: asyncio.Task[T] | None = self._flights.get(key)
+        if task is None:
+            task = asyncio.create_task(fn())  # type: ignore[arg-type]
+            self._flights[key] = task
+            task.add_done_callback(functools.partial(self._landed, key))
+        return await asyncio.shield(task)
+
+    def _landed(self, key: Hashable, task: asyncio.Task[Any]) -> None:
+        if self._flights.get(key) is task:
+            del self._flights[key]
+        if not task.cancelled():
+            task.exception()  # retrieved, even when every caller went away
+
+    def __len__(self) -> int:
+        return len(self._flights)

@@ -112,8 +112,15 @@ def check_model_name(value: str) -> str:
         raise ValueError(f"model name {value!r} may only hold letters, digits and _ . : / -")
     if value.startswith(("-", "/")):
         raise ValueError(f"model name {value!r} must not start with '-' or '/'")
-    if any(part == ".." for part in re.split(r"[/:]", value)):
+    parts = re.split(r"[/:]", value)
+    if any(part == ".." for part in parts):
         raise ValueError(f"model name {value!r} must not contain a '..' segment")
+    # "." would become ".:latest" and reach Ollama; "a//b" or "llama3:" name nothing either.
+    if not all(any(char.isalnum() for char in part) for part in parts):
+        raise ValueError(
+            f"model name {value!r} has a part without a letter or digit (empty, or only dots or dashes); "
+            "give e.g. 'llama3.2:1b' or 'org/repo'"
+        )
     return value
 
 

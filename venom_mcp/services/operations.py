@@ -81,6 +81,13 @@ class Operations:
                 return op
         return None
 
+    def installed_by(self, model_name: str, provider: str) -> Operation | None:
+        """The newest completed install of this model, if the history still holds one."""
+        done = [op for op in self._ops.values() if (op.model_name, op.provider, op.operation_type, op.status) == (
+            model_name, provider, "install", "completed")]
+        return max(done, key=lambda op: op.finished_at or op.started_at or datetime.min.replace(tzinfo=UTC),
+                   default=None)
+
     def busy(self, runtime: str) -> bool:
         return any(op.runtime == runtime and op.status in ACTIVE_STATUSES for op in self._ops.values())
 

@@ -8,6 +8,7 @@ design documents use; the tools call the richer ones (`install`, `remove`, `acti
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from pydantic import TypeAdapter
 from ..adapters import hf_cache
 from ..adapters.huggingface import HubDownloads, HubPlan
 from ..adapters.ollama import OllamaAdapter
+from ..aio import SingleFlight
 from ..config import Settings
 from ..errors import Conflict, InvalidArgument, NotFound, QuotaExceeded, UpstreamError
 from ..records import (
@@ -89,6 +91,9 @@ class ModelRegistry:
         # Capabilities of models found outside venom-mcp, by the name asked for: chat looks them up on every
         # request, and finding such a model costs an Ollama request or a scan of the cache folder.
         self._external: dict[str, Capabilities] = {}
+        # Callers asking for the same install or removal at once share one decision, and so one operation,
+        # however the awaits of the checks interleave.
+        self._deciding = SingleFlight()
         # activate_model of SPEC section 6: the runtimes do it; the App hands their activation in.
         self.activator: Activator | None = None
 
@@ -237,16 +242,30 @@ class ModelRegistry:
     # ---- install ----------------------------------------------------------------------------------
 
     async def install(self, name: str, provider: Provider, runtime: Runtime | None = None) -> Operation:
+        """Start an install, or return the one already running for this model (every concurrent caller gets the
+        same operation)."""
         check_model_name(name)
         if provider == "ollama":
             name = ollama_name(name)
             if runtime not in (None, "ollama"):
                 raise InvalidArgument(f"Ollama models run on runtime 'ollama' only, not {runtime!r}")
             profile.require(self.settings, "ollama", "installs (ollama pull)")
+        decide = functools.partial(self._start_install, name, provider, runtime)
+        return await self._deciding.run(("install", provider, name, runtime), decide)
+
+    async def _start_install(self, name: str, provider: Provider, runtime: Runtime | None) -> Operation:
+        if running := self.operations.running(name, provider, "install"):
+            return running
+        if provider == "ollama":
+            if done := self._installed_by(name, provider):
+                return done
+            await self.ollama.version()  # unreachable Ollama: a clear error now, and nothing written
             if running := self.operations.running(name, provider, "install"):
                 return running
-            await self.ollama.version()  # unreachable Ollama: a clear error now, and nothing written
             return self.operations.start(name, "ollama", "ollama", "install", lambda p: self._pull(name, p))
+        return await self._install_from_hub(name, runtime)
+
+    async def _install_from_hub(self, name: str, runtime: Runtime | None) -> Operation:
         repo, quant = split_hf_name(name)
         if runtime not in (None, "vllm", "llamacpp"):
             raise InvalidArgument(f"Hugging Face models run on 'vllm' or, for GGUF repos, 'llamacpp'; not {runtime!r}")
@@ -255,13 +274,14 @@ class ModelRegistry:
                 break
         else:  # no runtime this profile allows could serve it: refuse before asking the Hub
             profile.require(self.settings, runtime or "vllm", "Hugging Face installs")
-        if running := self.operations.running(name, provider, "install"):
-            return running
         plan = await self.downloads.plan(repo, runtime=runtime, quant=quant)
         chosen: Runtime = "llamacpp" if plan.gguf else "vllm"
         profile.require(self.settings, chosen, f"installs of {'GGUF' if plan.gguf else 'safetensors'} models")
         entry_name = f"{repo}:{plan.quantization}" if plan.gguf and plan.quantization else repo
-        if running := self.operations.running(entry_name, provider, "install"):
+        # 'org/repo' and 'org/repo:Q4_K_M' can name the same install: no await between this check and the start.
+        if running := self.operations.running(entry_name, "huggingface", "install") or self._installed_by(
+            entry_name, "huggingface"
+        ):
             return running
         needed_gb = (plan.total_bytes - plan.cached_bytes) / GB
         if not self.check_storage_quota(needed_gb):
@@ -272,6 +292,13 @@ class ModelRegistry:
         return self.operations.start(
             entry_name, "huggingface", chosen, "install", lambda p: self._download(entry_name, plan, chosen, p)
         )
+
+    def _installed_by(self, name: str, provider: Provider) -> Operation | None:
+        """For a model venom-mcp installed already, the operation that did it: asking again (a late one of many
+        concurrent callers, an agent that retries) gets that answer, not a second pull. Remove it to re-install."""
+        if not any(m.name == name and m.provider == provider for m in self.store.read()):
+            return None
+        return self.operations.installed_by(name, provider)
 
     async def _pull(self, name: str, progress: Progress) -> str:
         layers: dict[str, tuple[int, int]] = {}
@@ -327,7 +354,11 @@ class ModelRegistry:
     # ---- remove -----------------------------------------------------------------------------------
 
     async def remove(self, name: str, provider: Provider | None = None) -> Operation:
+        """Start a removal, or return the one already running for this model."""
         check_model_name(name)
+        return await self._deciding.run(("remove", name, provider), lambda: self._remove(name, provider))
+
+    async def _remove(self, name: str, provider: Provider | None) -> Operation:
         try:
             entry: ModelMetadata | None = self.find(name)
         except NotFound:

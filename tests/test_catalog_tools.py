@@ -42,7 +42,8 @@ async def test_tools_list_publishes_typed_schemas_and_hints(client: ClientSessio
     assert schema["required"] == ["provider"]
     assert schema["properties"]["limit"]["maximum"] == 100
     assert schema["properties"]["limit"]["minimum"] == 1
-    assert set(schema["properties"]["provider"]["enum"]) == {"huggingface", "ollama"}
+    assert schema["properties"]["provider"]["enum"] == ["huggingface", "ollama", "hf"]  # every accepted spelling
+    assert "alias" in schema["properties"]["provider"]["description"]
     assert set(tools["model_news"].inputSchema["properties"]["kind"]["enum"]) == {"blog", "papers"}
     assert "stale" in tools["trending_models"].outputSchema["properties"]
 

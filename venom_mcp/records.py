@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 Provider = Literal["huggingface", "ollama"]
 Runtime = Literal["ollama", "vllm", "llamacpp", "openai", "google"]
@@ -16,19 +16,19 @@ PROVIDER_ALIASES = {"hf": "huggingface"}
 RUNTIME_ALIASES = {"gpt": "openai", "gem": "google", "gemini": "google", "google-gemini": "google"}
 
 
-def _normalize(aliases: dict[str, str]) -> BeforeValidator:
+def _accepting(canonical: tuple[str, ...], aliases: dict[str, str]) -> tuple[BeforeValidator, WithJsonSchema]:
+    """Map each alias to its canonical name, exactly as spelled (no case folding: the schema is the contract), and
+    publish every accepted spelling in the enum."""
+
     def normalize(value: object) -> object:
-        if isinstance(value, str):
-            key = value.strip().lower()
-            return aliases.get(key, key)
-        return value
+        return aliases.get(value, value) if isinstance(value, str) else value
 
-    return BeforeValidator(normalize)
+    return BeforeValidator(normalize), WithJsonSchema({"type": "string", "enum": [*canonical, *aliases]})
 
 
-# Input types that accept the aliases of SPEC section 3 and publish the canonical names as an enum.
-ProviderName = Annotated[Provider, _normalize(PROVIDER_ALIASES)]
-RuntimeName = Annotated[Runtime, _normalize(RUNTIME_ALIASES)]
+# Input types that accept the aliases of SPEC section 3 and publish them in the enum next to the canonical names.
+ProviderName = Annotated[Provider, *_accepting(get_args(Provider), PROVIDER_ALIASES)]
+RuntimeName = Annotated[Runtime, *_accepting(get_args(Runtime), RUNTIME_ALIASES)]
 
 
 def _aware(value: datetime) -> datetime:

@@ -91,8 +91,8 @@ OptionalRuntime = Annotated[
 OperationId = Annotated[str, Field(min_length=1, max_length=64, description="An operation_id from install_model.")]
 Refresh = Annotated[
     bool,
-    Field(description="Ask the source now instead of the cache (at most once every 10 s per source); when it fails "
-                      "the cached answer comes back with stale=true."),
+    Field(strict=True, description="Ask the source now instead of the cache (at most once every 10 s per source); "
+                                   "when it fails the cached answer comes back with stale=true."),
 ]
 Month = Annotated[
     str | None,
@@ -117,7 +117,7 @@ class ToolCatalog:
         self,
         provider: Provider,
         query: Query = None,
-        limit: Annotated[int, Field(ge=1, le=100, description="How many models, 1..100.")] = 20,
+        limit: Annotated[int, Field(strict=True, ge=1, le=100, description="How many models, 1..100.")] = 20,
         refresh: Refresh = False,
     ) -> CatalogResult:
         """Search or browse installable models on the Hugging Face Hub or in the Ollama library.
@@ -133,7 +133,7 @@ class ToolCatalog:
     async def trending_models(
         self,
         provider: Provider,
-        limit: Annotated[int, Field(ge=1, le=100, description="How many models, 1..100.")] = 12,
+        limit: Annotated[int, Field(strict=True, ge=1, le=100, description="How many models, 1..100.")] = 12,
         refresh: Refresh = False,
     ) -> CatalogResult:
         """The models trending now on the Hugging Face Hub, or the most popular in the Ollama library.
@@ -149,7 +149,7 @@ class ToolCatalog:
         kind: Annotated[
             Literal["blog", "papers"], Field(description="'blog' (Hub blog) or 'papers' (daily papers).")
         ] = "blog",
-        limit: Annotated[int, Field(ge=1, le=50, description="How many items, 1..50.")] = 5,
+        limit: Annotated[int, Field(strict=True, ge=1, le=50, description="How many items, 1..50.")] = 5,
         month: Month = None,
         lang: Annotated[
             Literal["pl", "en", "de"] | None,
@@ -189,7 +189,9 @@ class ToolCatalog:
         provider: Provider,
         ctx: Context,  # type: ignore[type-arg]
         runtime: OptionalRuntime = None,
-        wait: Annotated[bool, Field(description="Return only when the install ends, reporting progress.")] = False,
+        wait: Annotated[
+            bool, Field(strict=True, description="Return only when the install ends, reporting progress.")
+        ] = False,
     ) -> Operation:
         """Download a model: `ollama pull` for Ollama, or the Hub files a runtime needs for Hugging Face.
 
@@ -223,7 +225,7 @@ class ToolCatalog:
 
     @tool("Recent operations", read_only=True)
     async def list_operations(
-        self, limit: Annotated[int, Field(ge=1, le=200, description="How many, newest first.")] = 10
+        self, limit: Annotated[int, Field(strict=True, ge=1, le=200, description="How many, newest first.")] = 10
     ) -> OperationList:
         """Recent installs and removals, newest first, including ones from before a restart."""
         operations = self.app.operations.recent(limit)
@@ -285,8 +287,8 @@ class ToolCatalog:
         self,
         server: Annotated[ServerName, Field(description="ollama, vllm or llamacpp.")],
         action: Annotated[Literal["start", "stop", "restart"], Field(description="start, stop or restart.")],
-        force: Annotated[bool, Field(description="stop: also stop a process on the port that venom-mcp did "
-                                                 "not start (that pid only).")] = False,
+        force: Annotated[bool, Field(strict=True, description="stop: also stop a process on the port that venom-mcp "
+                                                              "did not start (that pid only).")] = False,
     ) -> ServerStatus:
         """Start, stop or restart a local runtime server (systemd unit or managed process).
 
@@ -334,8 +336,8 @@ class ToolCatalog:
         self,
         prompt: Annotated[str, Field(min_length=1, max_length=100_000, description="The user message.")],
         system: Annotated[str | None, Field(default=None, max_length=20_000, description="A system prompt.")] = None,
-        max_tokens: Annotated[int, Field(ge=1, le=32_768, description="Most tokens to generate.")] = 256,
-        temperature: Annotated[float | None, Field(default=None, ge=0, le=2)] = None,
+        max_tokens: Annotated[int, Field(strict=True, ge=1, le=32_768, description="Most tokens to generate.")] = 256,
+        temperature: Annotated[float | None, Field(default=None, strict=True, ge=0, le=2)] = None,
     ) -> ChatResult:
         """Send one prompt to the active runtime and return its answer, naming the provider, model and endpoint.
 
@@ -375,7 +377,7 @@ class ToolCatalog:
 
     @tool("Request history", read_only=True)
     async def request_history(
-        self, limit: Annotated[int, Field(ge=1, le=500, description="How many, newest first.")] = 20
+        self, limit: Annotated[int, Field(strict=True, ge=1, le=500, description="How many, newest first.")] = 20
     ) -> RequestHistory:
         """Every language-model request, newest first: provider, model, endpoint, start and finish (null while it
         runs), duration, status and error with its reason code (RATE_LIMITED, BUDGET_EXCEEDED, AUTH_ERROR, TIMEOUT,
@@ -391,7 +393,7 @@ class ToolCatalog:
         text: Annotated[str, Field(max_length=1_000_000, description="The text; Markdown and code are kept.")],
         target_lang: Annotated[str, Field(description="pl, en or de.")],
         source_lang: Annotated[str | None, Field(default=None, description="pl, en or de; omit to detect.")] = None,
-        use_cache: Annotated[bool, Field(description="Serve and store translations in the cache.")] = True,
+        use_cache: Annotated[bool, Field(strict=True, description="Serve and store translations in the cache.")] = True,
     ) -> TranslateResult:
         """Translate a text of any length through the active model (with its fallbacks).
 

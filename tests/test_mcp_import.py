@@ -83,7 +83,17 @@ async def test_import_use_and_remove_a_real_server(client: ClientSession, tmp_pa
     listed = await call(client, "list_imported_mcp_servers")
     assert listed["count"] == 1 and listed["servers"][0]["source"] == str(repo)
     assert json.loads((home / "mcp" / "servers.json").read_text())["servers"][0]["name"] == "weather"
-    # The proxy is a Semantic Kernel plugin that calls the imported server.
+    # A re-import of the unchanged server builds anew behind the same link and leaves proxy and spec untouched.
+    current = home / "mcp" / "weather" / "current"
+    first_build = current.resolve()
+    files = (proxy, proxy.with_suffix(".json"))
+    before = {p: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns) for p in files}
+    unchanged = await call(client, "import_mcp_server", name="weather", source=str(repo))
+    assert unchanged["proxy_path"] == str(proxy) and unchanged["tools"] == imported["tools"]
+    assert {p: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns) for p in files} == before
+    assert current.resolve() != first_build and not first_build.exists()
+    assert sorted(p.name for p in current.parent.iterdir()) == sorted(["current", current.resolve().name])
+    # The proxy is a Semantic Kernel plugin that calls the imported server (through the link, so the new build).
     import importlib.util
 
     from semantic_kernel import Kernel
@@ -92,6 +102,8 @@ async def test_import_use_and_remove_a_real_server(client: ClientSession, tmp_pa
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    launched = (module.COMMAND, module.CWD)  # through the link, not the build folder of the day
+    assert launched == (str(current / "venv" / "bin" / "tiny-weather"), str(current / "src"))
     proxy_instance = module.WeatherProxy()
     kernel = Kernel()
     kernel.add_plugin(module.create_plugin(proxy_instance))
@@ -108,13 +120,15 @@ async def test_import_use_and_remove_a_real_server(client: ClientSession, tmp_pa
                            env=env, timeout=120)
     assert fresh.returncode == 0 and "up to date" in fresh.stderr, fresh.stderr
     text = proxy.read_text()
+    original = proxy.read_bytes()
     proxy.write_text(re.sub(r"^TOOLS_SHA256 = '[0-9a-f]+'$", "TOOLS_SHA256 = '" + "0" * 64 + "'", text, flags=re.M))
     stale = subprocess.run([sys.executable, "-m", "venom_mcp", "proxies", "--check"], capture_output=True, text=True,
                            env=env, timeout=120)
     assert stale.returncode == 1 and "weather: stale" in stale.stdout
-    # Re-import updates in place; remove deletes exactly what the import made.
+    # Re-import updates in place, to the same bytes as the first import; remove deletes exactly what it made.
     again = await call(client, "import_mcp_server", name="weather", source=str(repo))
-    assert again["tools"] == imported["tools"] and len(list((home / "mcp" / "weather").iterdir())) == 1
+    assert again["tools"] == imported["tools"] and len(list((home / "mcp" / "weather").iterdir())) == 2
+    assert proxy.read_bytes() == original
     removed = await call(client, "remove_imported_mcp_server", name="weather")
     assert removed == {"name": "weather", "removed": True}
     assert not (home / "mcp" / "weather").exists() and not proxy.exists() and repo.exists()

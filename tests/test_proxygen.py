@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import inspect
 import json
+import keyword
 import os
 import re
 import shutil
@@ -22,14 +23,19 @@ from mcp.client.stdio import stdio_client
 from semantic_kernel import Kernel
 from semantic_kernel.functions import KernelArguments, KernelFunction
 
+from tests.fakes.odd_names_server import HOSTILE_DESCRIPTION, NAMES
 from venom_mcp.services.proxygen import (
+    KERNEL_NAME,
     ServerLaunch,
     ToolSpec,
     check_proxy,
     generate_proxy,
     load_spec,
     spec_data,
+    spec_path,
+    spec_text,
     write_proxy,
+    write_spec,
 )
 from venom_mcp.services.proxygen.command import main
 
@@ -243,6 +249,71 @@ async def test_a_server_that_cannot_start_fails_the_call(tmp_path: Path) -> None
     await proxy.aclose()
 
 
+# --- names Semantic Kernel and Python accept -------------------------------------------------------------------
+
+
+def test_kernel_name_is_semantic_kernels_own_pattern() -> None:
+    from semantic_kernel.template_engine.blocks.function_id_block import FUNCTION_ID_BLOCK_REGEX
+    from semantic_kernel.utils.validation import FUNCTION_NAME_REGEX, PLUGIN_NAME_REGEX
+
+    # The plugin name pattern, and the function part of a template's {{plugin.function}}; FUNCTION_NAME_REGEX
+    # also allows `-`, which a template could not call.
+    assert f"^{KERNEL_NAME.pattern}$" == PLUGIN_NAME_REGEX
+    assert f"(?P<function>{KERNEL_NAME.pattern})$" in FUNCTION_ID_BLOCK_REGEX
+    assert FUNCTION_NAME_REGEX == r"^[0-9A-Za-z_-]+$"
+
+
+async def test_odd_tool_names_become_kernel_functions_that_reach_their_tools(tmp_path: Path) -> None:
+    from semantic_kernel.template_engine.blocks.function_id_block import FUNCTION_ID_BLOCK_REGEX
+
+    launch = ServerLaunch(
+        name="odd",
+        command=sys.executable,
+        args=["-m", "tests.fakes.odd_names_server"],
+        env={"PATH": os.environ.get("PATH", "")},
+        cwd=str(ROOT),
+    )
+    tools = await list_tools(launch)
+    assert sorted(t.name for t in tools) == sorted(NAMES)
+    path = write_proxy(tmp_path, launch, tools)
+    source = path.read_text(encoding="utf-8")
+    assert ruff_problems(source) == ""
+    assert generate_proxy(launch, list(reversed(tools))) == source
+    module = load_module(path)
+    proxy = module.OddProxy()
+    kernel = Kernel()
+    kernel.add_plugin(module.create_plugin(proxy))  # Semantic Kernel validates every name here
+    plugin = kernel.get_plugin("odd")
+    expected = {
+        "class": "class_",
+        "__init__": "init",
+        "my-tool": "my_tool_2",  # `my_tool` keeps its own name
+        "my_tool": "my_tool",
+        "2fast": "tool_2fast",
+        "tool.with.dots": "tool_with_dots",
+        "zażółć": "zazo_c",
+        "match": "match_",  # a soft keyword
+    }
+    assert sorted(plugin.functions) == sorted(expected.values())
+    for name in plugin.functions:
+        assert KERNEL_NAME.fullmatch(name) and re.fullmatch(r"[0-9A-Za-z_]+", name) and name.isidentifier()
+        assert not keyword.iskeyword(name) and not keyword.issoftkeyword(name) and not name.startswith("__")
+        assert re.fullmatch(FUNCTION_ID_BLOCK_REGEX, f"odd.{name}"), "a prompt template can call it"
+    methods = [name for name, value in vars(module.OddProxy).items() if hasattr(value, "__kernel_function__")]
+    assert sorted(methods) == sorted(expected.values())
+    described = {t.name: t.description for t in tools}
+    assert plugin["init"].description == described["__init__"] == HOSTILE_DESCRIPTION
+    try:
+        for original, function in expected.items():
+            assert plugin[function].description == described[original]
+            result = await kernel.invoke(plugin_name="odd", function_name=function, text='say "hi" \\ ok')
+            assert result is not None
+            # Each tool answers with its own name: the call went to the original tool.
+            assert json.loads(str(result)) == {"result": f'{original}:say "hi" \\ ok'}
+    finally:
+        await proxy.aclose()
+
+
 # --- types ------------------------------------------------------------------------------------------------------
 
 
@@ -279,8 +350,9 @@ def test_parameters_are_typed_from_the_schema(tmp_path: Path) -> None:
         "anything": Any,
         "later": str | None,
     }
-    # Schema order is kept (keyword-only parameters), and only the ones not required default to None.
-    assert list(annotations) == list(schema["properties"])  # type: ignore[call-overload]
+    # Keyword-only parameters, in an order that does not depend on the schema's: required ones first, by name.
+    assert list(annotations) == ["anything", "b", "either", "f", "i", "l", "o", "s", "later", "maybe"]
+    # Only the ones not required default to None.
     defaults = {name for name, p in signature.parameters.items() if p.default is None}
     assert defaults == {"maybe", "later"}
     function = module.create_plugin()["typed"]
@@ -371,17 +443,21 @@ async def test_hostile_names_and_descriptions_stay_data(tmp_path: Path) -> None:
     # Each tool has a kernel function whose description is the tool's, exactly; names are unique and valid.
     by_description: dict[str | None, list[str]] = {}
     for function in functions:
-        assert re.fullmatch(r"[0-9A-Za-z_-]+", function.name)
+        assert re.fullmatch(r"[0-9A-Za-z_]+", function.name) and function.name.isidentifier()
+        assert not keyword.iskeyword(function.name) and not function.name.startswith("__")
         by_description.setdefault(function.description, []).append(function.name)
     assert sorted(map(str, by_description)) == sorted({str(t.description) for t in tools})
-    assert plugin["1st-tool"].description == tools[1].description  # SK accepts this name as it is
-    assert "del" in plugin and "a_b" in plugin and "a_b_2" in plugin and "a-b" in plugin
+    assert plugin["tool_1st_tool"].description == tools[1].description
+    # `a_b` keeps its name; `a-b` and the two `a.b` follow in sorted order.
+    renamed = {"del_", "a_b", "a_b_2", "a_b_3", "a_b_4", "init", "tool", "hello", "aclose", "_call", "str"}
+    assert renamed <= set(plugin.functions)
+    assert plugin["a_b"].description == tools[3].description
     methods = [name for name, value in vars(module.EvilProxy).items() if hasattr(value, "__kernel_function__")]
     assert len(methods) == len(tools) and all(m.isidentifier() for m in methods)
     assert "aclose" not in methods and "_call" not in methods and "__init__" not in methods
 
     # Parameter descriptions round-trip too; the reserved names are renamed.
-    parameters = {p.name: p for p in plugin["del"].metadata.parameters}
+    parameters = {p.name: p for p in plugin["del_"].metadata.parameters}
     schema = tools[0].input_schema["properties"]
     assert set(parameters) == {"self_", "kernel_", "arguments_", "class_", "_1x", "a_b", "a_b_2", "x" * 60}
     assert parameters["self_"].description == schema["self"]["description"]
@@ -407,7 +483,8 @@ async def test_hostile_names_and_descriptions_stay_data(tmp_path: Path) -> None:
     assert sorted(c[0] for c in calls) == sorted(t.name for t in tools)
     sent = {c[0]: c[1:] for c in calls}
     assert sent["del"][0] == {"self": "me", "kernel": 3, "class": True}
-    assert sent["del"][1] == {"arguments": None, "1x": None, "a-b": None, "a b": '"""', "x" * 200: None}
+    # "a b" and "a-b" both sanitise to a_b: the first in sorted order gets it.
+    assert sent["del"][1] == {"arguments": None, "1x": None, "a-b": '"""', "a b": None, "x" * 200: None}
     assert not marker.exists()
 
 
@@ -455,16 +532,17 @@ def test_generation_is_deterministic_and_checkable(tmp_path: Path) -> None:
         text.splitlines()[1] == f"# Generator: venom-mcp proxygen {GENERATOR_VERSION}; tools sha256 {tools_hash(tools)}"
     )
     assert tools_hash(tools) != tools_hash(tools[:1])
-    assert text.index("def search") < text.index("def ping")  # tool order kept
+    assert text.index("def ping") < text.index("def search")  # by name, whatever the listed order
     assert ruff_problems(text) == ""  # no Annotated to import, no lint to waive
-    # Another process, another hash seed: the same bytes.
+    # Another process, another hash seed, the tools in another order: the same bytes.
     code = (
         "import json, sys; from venom_mcp.services.proxygen import generate_proxy, load_spec; "
         "sys.stdout.write(generate_proxy(*load_spec(json.load(sys.stdin))))"
     )
+    data = spec_data(launch, tools)
     other = subprocess.run(
         [sys.executable, "-c", code],
-        input=json.dumps(spec_data(launch, tools)),
+        input=json.dumps(data | {"tools": list(reversed(data["tools"]))}),
         capture_output=True,
         text=True,
         check=True,
@@ -482,7 +560,7 @@ def test_generation_is_deterministic_and_checkable(tmp_path: Path) -> None:
     assert check_proxy(path, launch, tools)
     changed = [ToolSpec(tools[0].name, "Search the notes, fast.", tools[0].input_schema, None), tools[1]]
     assert not check_proxy(path, launch, changed)
-    assert not check_proxy(path, launch, list(reversed(tools)))
+    assert check_proxy(path, launch, list(reversed(tools)))  # the same tools, listed in another order
     assert not check_proxy(tmp_path / "missing_proxy.py", launch, tools)
     path.write_text(text + "# edited\n", encoding="utf-8")
     assert not check_proxy(path, launch, tools)
@@ -490,11 +568,46 @@ def test_generation_is_deterministic_and_checkable(tmp_path: Path) -> None:
     assert not check_proxy(path, launch, tools)
 
 
+def test_the_same_tools_give_the_same_bytes_and_leave_the_files_alone(tmp_path: Path) -> None:
+    launch, tools = sample()
+    text, spec = generate_proxy(launch, tools), spec_text(launch, tools)
+    search = tools[0]
+    schema = search.input_schema
+    # The same tools listed in another order, with their schemas' members and required names in another order.
+    shuffled = {
+        "properties": dict(reversed(schema["properties"].items())),
+        "required": list(reversed(schema["required"])),
+        "type": "object",
+    }
+    listed = [tools[1], ToolSpec(search.name, search.description, shuffled, search.output_schema)]
+    env = dict(reversed(launch.env.items()))
+    other = ServerLaunch(launch.name, launch.command, list(launch.args), env, launch.cwd)
+    assert generate_proxy(other, listed) == text and spec_text(other, listed) == spec
+    assert spec.endswith("}\n") and spec.isascii() and "\r" not in text
+
+    proxy, spec_file = write_proxy(tmp_path, launch, tools), write_spec(tmp_path, launch, tools)
+    assert spec_file == spec_path(tmp_path, launch) == proxy.with_suffix(".json")
+    assert load_spec(json.loads(spec_file.read_text(encoding="utf-8"))) == (launch, [tools[1], tools[0]])
+    before = {p: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns) for p in (proxy, spec_file)}
+    # Written again from the reordered listing: not rewritten (same inode, same mtime), so no reload, no churn.
+    assert write_proxy(tmp_path, other, listed) == proxy and write_spec(tmp_path, other, listed) == spec_file
+    assert {p: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns) for p in before} == before
+    # A changed tool rewrites both, atomically (a new file renamed over the old one), and leaves nothing else.
+    changed = [ToolSpec(search.name, "Search the notes, fast.", schema, None), tools[1]]
+    write_proxy(tmp_path, launch, changed)
+    write_spec(tmp_path, launch, changed)
+    for p in before:
+        assert p.stat().st_ino != before[p][1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample_proxy.json", "sample_proxy.py"]
+    assert check_proxy(proxy, launch, changed) and spec_file.read_text(encoding="utf-8") == spec_text(launch, changed)
+
+
 def test_main_checks_and_writes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     launch, tools = sample()
     spec = tmp_path / "sample.json"
     spec.write_text(json.dumps(spec_data(launch, tools)), encoding="utf-8")
-    assert load_spec(json.loads(spec.read_text(encoding="utf-8"))) == (launch, tools)
+    # The spec lists the tools by name.
+    assert load_spec(json.loads(spec.read_text(encoding="utf-8"))) == (launch, sorted(tools, key=lambda t: t.name))
     out = tmp_path / "out"
     assert main([str(out), str(spec)]) == 0
     proxy = out / "sample_proxy.py"

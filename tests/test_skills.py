@@ -48,7 +48,7 @@ async def test_every_tool_is_a_function_with_a_flat_schema(app: App) -> None:
         assert call["function"]["parameters"]["type"] == "object"
     install = next(m for m in metadata if m.name == "install_model")
     params = {p.name: p for p in install.parameters}
-    assert params["name"].is_required and params["provider"].schema_data["enum"] == ["huggingface", "ollama"]
+    assert params["name"].is_required and params["provider"].schema_data["enum"] == ["huggingface", "ollama", "hf"]
     assert params["wait"].is_required is False and "ctx" not in params
 
 

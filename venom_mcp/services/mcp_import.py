@@ -21,19 +21,40 @@ from typing import Any
 from ..config import Settings
 from ..errors import ConfigError, InvalidArgument, NotFound, UpstreamError
 from ..store import atomic_write_json, locked, read_json
-from .proxygen import ServerLaunch, ToolSpec, spec_data, write_proxy
+from .proxygen import ServerLaunch, ToolSpec, write_proxy, write_spec
 
 log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 URL = re.compile(r"^(https?://|ssh://|git@|file://)")
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER")
+# The link to the build in use. Proxies reach the server through it, so the paths in a proxy stay the same when a
+# re-import builds in a new folder: unchanged tools give an unchanged proxy.
+CURRENT = "current"
 
 
 def check_name(name: str) -> str:
     if not NAME.fullmatch(name):
         raise InvalidArgument(f"name {name!r} must match ^[a-z][a-z0-9_]{{0,39}}$ (lower case, digits, _)")
     return name
+
+
+def _through(link: Path, build: Path, word: str) -> str:
+    """`word` with a leading `build` path replaced by `link` (the link that points at the build)."""
+    if word == str(build) or word.startswith(str(build) + os.sep):
+        return str(link) + word[len(str(build)):]
+    return word
+
+
+def _point(link: Path, build: Path) -> None:
+    """Make `link` point at `build` (its sibling) in one rename: a reader sees the old build or the new one."""
+    staging = link.with_name(f".{link.name}.{uuid.uuid4().hex[:12]}")
+    os.symlink(build.name, staging)  # relative: the link names its sibling folder
+    try:
+        os.replace(staging, link)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
 
 
 def _tail(text: str, lines: int = 15) -> str:
@@ -138,20 +159,28 @@ class McpImporter:
             with contextlib.suppress(OSError):
                 (self.root / name).rmdir()  # only when no earlier build is there
             raise
+        current = self.root / name / CURRENT
+        _point(current, build)
         for other in (self.root / name).iterdir():
-            if other != build:
+            if other.is_symlink():
+                if other != current:
+                    other.unlink()  # a staging link left by an import that was killed
+            elif other != build:
                 shutil.rmtree(other, ignore_errors=True)
-        launch_argv = argv
+        launch_argv = [_through(current, build, word) for word in argv]
         # The proxy file holds no secret: only the base environment is written into it.
-        env = self._environment(name, venv, pass_through=False)
-        launch = ServerLaunch(name=name, command=argv[0], args=argv[1:], env=env, cwd=str(src))
+        env = self._environment(name, current / "venv", pass_through=False)
+        launch = ServerLaunch(
+            name=name, command=launch_argv[0], args=launch_argv[1:], env=env, cwd=str(current / "src")
+        )
+        # Both are rewritten only when their bytes change. The spec beside the proxy lets
+        # `python -m venom_mcp.services.proxygen --check PROXY SPEC` tell a stale proxy.
         proxy = write_proxy(self.settings.path("proxies"), launch, tools)
-        # The spec beside it lets `python -m venom_mcp.services.proxygen --check PROXY SPEC` tell a stale proxy.
-        atomic_write_json(proxy.with_suffix(".json"), spec_data(launch, tools))
+        write_spec(self.settings.path("proxies"), launch, tools)
         record = {
             "name": name,
             "source": source,
-            "tools": [t.name for t in tools],
+            "tools": sorted(t.name for t in tools),
             "proxy_path": str(proxy),
             "command": launch_argv,
             "imported_at": datetime.now(UTC).isoformat(),
@@ -225,15 +254,19 @@ class McpImporter:
 
     async def stale_proxies(self) -> list[tuple[str, str]]:
         """(name, why) for each imported server whose proxy no longer matches the tools it publishes now."""
-        from .proxygen import tools_hash
+        from .proxygen import GENERATOR_VERSION, tools_hash
 
         stale = []
         for record in self.servers():
             name, proxy = record["name"], Path(record.get("proxy_path", ""))
-            match = re.search(r"^TOOLS_SHA256 = '([0-9a-f]{64})'$", proxy.read_text(encoding="utf-8"), re.M) \
-                if proxy.is_file() else None
+            text = proxy.read_text(encoding="utf-8") if proxy.is_file() else ""
+            match = re.search(r"^TOOLS_SHA256 = '([0-9a-f]{64})'$", text, re.M)
             if match is None:
                 stale.append((name, f"proxy {proxy} is missing or unreadable"))
+                continue
+            # Another generator derives other names (and hashed the tools in their listed order): not the tools.
+            if not re.search(rf"^# Generator: venom-mcp proxygen {re.escape(GENERATOR_VERSION)};", text, re.M):
+                stale.append((name, "the proxy was made by another version of proxygen: import it again"))
                 continue
             argv = list(record["command"])
             venv = Path(argv[0]).parent.parent

@@ -3,21 +3,21 @@
 The module has one `@kernel_function` per tool; each calls the server over one persistent MCP stdio session.
 Tool names, descriptions and schemas come from the imported server and are untrusted: they reach the generated
 source only as `repr()` of plain strings (split into short literals), and Python names are derived from them by
-sanitising, so no input can become code. Output is deterministic, so a proxy can be checked against its spec:
+sanitising (names.py), so no input can become code. The output depends only on the launch and the set of tools
+(sorted by name, schemas read in sorted key order), never on their order or on hashing, so a re-import of an
+unchanged server leaves the file untouched and a proxy can be checked against its spec:
 
     python -m venom_mcp.services.proxygen DIRECTORY SPEC_JSON            # write DIRECTORY/<name>_proxy.py
     python -m venom_mcp.services.proxygen --check PROXY_FILE SPEC_JSON   # exit 1 when the file is stale
 
 SPEC_JSON holds {"launch": {name, command, args, env, cwd}, "tools": [{name, description, input_schema,
-output_schema}, ...]} (`spec_data` writes it).
+output_schema}, ...]} (`spec_text` writes it). Neither file holds a time: when a server was imported is recorded
+in $VENOM_HOME/mcp/servers.json.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
-import json
-import keyword
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,15 +26,30 @@ from typing import Any
 
 from ...errors import InvalidArgument
 from ...store import atomic_write_text
+from .names import KERNEL_NAME, kernel_names, python_names
+from .spec import ServerLaunch, ToolSpec, load_spec, sorted_tools, spec_data, spec_text, tools_hash
 from .template import FOOTER, HEADER, RUNTIME
+
+__all__ = [
+    "GENERATOR_VERSION",
+    "KERNEL_NAME",
+    "ServerLaunch",
+    "ToolSpec",
+    "check_proxy",
+    "generate_proxy",
+    "load_spec",
+    "proxy_path",
+    "spec_data",
+    "spec_path",
+    "spec_text",
+    "tools_hash",
+    "write_proxy",
+    "write_spec",
+]
 
 # fullmatch, not `$`: `$` also matches before a trailing newline.
 NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
-# Semantic Kernel's FUNCTION_NAME_REGEX: a tool name outside it is exposed under its Python name instead.
-SK_FUNCTION_NAME = re.compile(r"[0-9A-Za-z_-]+")
 LINE = 120
-# Long names would make lines ruff rejects, and function-calling APIs cap names at 64 characters.
-MAX_IDENTIFIER = 60
 
 _TYPES = {
     "string": "str",
@@ -55,24 +70,7 @@ _CLASS_NAMES = frozenset(
 _PARAMETER_NAMES = frozenset({"self", "kernel", "service", "execution_settings", "arguments"})
 
 
-GENERATOR_VERSION = "2"  # bump when the generated code changes shape
-
-
-@dataclass(frozen=True)
-class ServerLaunch:
-    name: str
-    command: str
-    args: list[str]
-    env: dict[str, str]
-    cwd: str | None
-
-
-@dataclass(frozen=True)
-class ToolSpec:
-    name: str
-    description: str | None
-    input_schema: dict[str, Any]
-    output_schema: dict[str, Any] | None
+GENERATOR_VERSION = "3"  # bump when the generated code changes shape
 
 
 # --- rendering untrusted strings -------------------------------------------------------------------------------
@@ -149,32 +147,6 @@ def _constant_dict(data: dict[str, str], indent: int) -> str:
 # --- names and types -------------------------------------------------------------------------------------------
 
 
-def _identifier(name: str, taken: set[str], reserved: frozenset[str]) -> str:
-    """A Python name for `name`, unique in `taken` (which it joins)."""
-    ident = re.sub(r"\W", "_", name, flags=re.ASCII)[:MAX_IDENTIFIER] or "_"
-    if ident[0].isdigit():
-        ident = "_" + ident
-    if ident.startswith("__"):
-        ident = "x" + ident  # `__x` would be name-mangled, `__x__` is Python's own namespace
-    if keyword.iskeyword(ident) or ident in reserved:
-        ident += "_"
-    unique, n = ident, 1
-    while unique in taken:
-        n += 1
-        unique = f"{ident}_{n}"
-    taken.add(unique)
-    return unique
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    unique, n = name, 1
-    while unique in taken:
-        n += 1
-        unique = f"{name}_{n}"
-    taken.add(unique)
-    return unique
-
-
 def _python_type(schema: Any) -> tuple[str, bool]:
     """The annotation for a property's JSON schema, and whether the schema allows null.
 
@@ -217,9 +189,12 @@ def _parameters(schema: dict[str, Any]) -> list[_Parameter]:
         return []
     required = schema.get("required")
     required_names = {r for r in required if isinstance(r, str)} if isinstance(required, list) else set()
-    taken: set[str] = set()
     parameters = []
-    for key, prop in properties.items():
+    # JSON object members have no order: required ones first, each group by name (keyword-only parameters, so
+    # the order is only for the reader).
+    ordered = sorted(properties.items(), key=lambda item: (str(item[0]) not in required_names, str(item[0])))
+    idents = python_names([str(key) for key, _ in ordered], _PARAMETER_NAMES)
+    for (key, prop), ident in zip(ordered, idents, strict=True):
         annotation, nullable = _python_type(prop)
         is_required = key in required_names
         if annotation != "Any" and (nullable or not is_required):
@@ -228,7 +203,7 @@ def _parameters(schema: dict[str, Any]) -> list[_Parameter]:
         parameters.append(
             _Parameter(
                 key=str(key),
-                ident=_identifier(str(key), taken, _PARAMETER_NAMES),
+                ident=ident,
                 annotation=annotation,
                 description=description if isinstance(description, str) else None,
                 required=is_required,
@@ -255,7 +230,6 @@ def _tool_method(tool: ToolSpec, ident: str, function_name: str) -> str:
         out.append(f"    async def {ident}(self) -> str:")
     else:
         out.append(f"    async def {ident}(")
-        # Keyword-only: the schema's property order is kept whichever are required.
         out.append("        self,")
         out.append("        *,")
         for p in parameters:
@@ -270,6 +244,7 @@ def _tool_method(tool: ToolSpec, ident: str, function_name: str) -> str:
     required = [(p.key, p.ident) for p in parameters if p.required]
     optional = [(p.key, p.ident) for p in parameters if not p.required]
     out.append("        return await self._call(")
+    # The original name, as data: it is what the server knows the tool by.
     out.append(f"            {_string(tool.name, 12, 12, 1)},")
     out.append(f"            {_string_dict(required, 12)},")
     out.append(f"            {_string_dict(optional, 12)},")
@@ -277,11 +252,12 @@ def _tool_method(tool: ToolSpec, ident: str, function_name: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def generate_proxy(launch: ServerLaunch, tools: list[ToolSpec]) -> str:
-    """The proxy module's source: the same input always gives the same text."""
+def generate_proxy(launch: ServerLaunch, tools: Sequence[ToolSpec]) -> str:
+    """The proxy module's source: the same launch and set of tools always give the same text."""
     if not isinstance(launch.name, str) or not NAME.fullmatch(launch.name):
         raise InvalidArgument(f"server name {launch.name!r} must match ^[a-z][a-z0-9_]{{0,39}}$")
     cls = _class_name(launch.name)
+    tools = sorted_tools(tools)
     parts = []
     parts.append(f"PLUGIN_NAME = {launch.name!r}\n")
     parts.append(f"TOOLS_SHA256 = {tools_hash(tools)!r}\n")
@@ -293,13 +269,11 @@ def generate_proxy(launch: ServerLaunch, tools: list[ToolSpec]) -> str:
     cwd = "None" if launch.cwd is None else _string(launch.cwd, 0, 17, 0)
     parts.append(f"CWD: str | None = {cwd}\n")
     parts.append(RUNTIME.format(cls=cls))
-    methods: set[str] = set()
-    functions: set[str] = set()
-    for tool in tools:
-        ident = _identifier(tool.name, methods, _CLASS_NAMES)
-        # Semantic Kernel shows the tool's own name when it accepts it; otherwise the (unique) Python name.
-        function_name = _unique(tool.name if SK_FUNCTION_NAME.fullmatch(tool.name) else ident, functions)
-        parts.append(_tool_method(tool, ident, function_name))
+    functions = kernel_names([t.name for t in tools])
+    # A method may not take a name the class body uses (`aclose`, `str`): then it differs from its function's.
+    methods = python_names(functions, _CLASS_NAMES)
+    for tool, function_name, method in zip(tools, functions, methods, strict=True):
+        parts.append(_tool_method(tool, method, function_name))
     parts.append(FOOTER.format(cls=cls))
     body = "".join(parts)
     nodes = list(ast.walk(ast.parse(body)))
@@ -307,12 +281,6 @@ def generate_proxy(launch: ServerLaunch, tools: list[ToolSpec]) -> str:
     typing = "Annotated, Any" if any(isinstance(n, ast.Name) and n.id == "Annotated" for n in nodes) else "Any"
     return HEADER.format(name=launch.name, waivers=_waivers(nodes), typing=typing, version=GENERATOR_VERSION,
                           tools_hash=tools_hash(tools)) + body
-
-
-def tools_hash(tools: list[ToolSpec]) -> str:
-    """A fingerprint of what a server publishes: a proxy is stale when its server's tools hash differently."""
-    data = [[t.name, t.description, t.input_schema, t.output_schema] for t in tools]
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
 
 
 def _waivers(nodes: list[ast.AST]) -> str:
@@ -340,75 +308,41 @@ def proxy_path(directory: Path, launch: ServerLaunch) -> Path:
     return directory / f"{launch.name}_proxy.py"
 
 
-def write_proxy(directory: Path, launch: ServerLaunch, tools: list[ToolSpec]) -> Path:
-    """Write <directory>/<name>_proxy.py atomically and return its path."""
+def spec_path(directory: Path, launch: ServerLaunch) -> Path:
+    return directory / f"{launch.name}_proxy.json"
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    """Write `text` atomically unless the file already holds exactly its bytes; True when it wrote."""
+    try:
+        if path.read_bytes() == text.encode("utf-8"):
+            return False  # untouched: no new mtime for watchers and reloaders, no churn in a checked-in copy
+    except FileNotFoundError:
+        pass
+    atomic_write_text(path, text)
+    return True
+
+
+def write_proxy(directory: Path, launch: ServerLaunch, tools: Sequence[ToolSpec]) -> Path:
+    """Write <directory>/<name>_proxy.py (atomically, and only when its bytes change) and return its path."""
     text = generate_proxy(launch, tools)  # validates the name before it becomes a file name
     path = proxy_path(directory, launch)
-    atomic_write_text(path, text)
+    _write_if_changed(path, text)
     return path
 
 
-def check_proxy(path: Path, launch: ServerLaunch, tools: list[ToolSpec]) -> bool:
+def write_spec(directory: Path, launch: ServerLaunch, tools: Sequence[ToolSpec]) -> Path:
+    """Write the spec beside the proxy, <directory>/<name>_proxy.json, like `write_proxy`; return its path."""
+    if not NAME.fullmatch(launch.name):
+        raise InvalidArgument(f"server name {launch.name!r} must match ^[a-z][a-z0-9_]{{0,39}}$")
+    path = spec_path(directory, launch)
+    _write_if_changed(path, spec_text(launch, tools))
+    return path
+
+
+def check_proxy(path: Path, launch: ServerLaunch, tools: Sequence[ToolSpec]) -> bool:
     """True when the file holds exactly what `generate_proxy` gives now (bytes, so line endings count too)."""
     try:
         return path.read_bytes() == generate_proxy(launch, tools).encode("utf-8")
     except FileNotFoundError:
         return False
-
-
-# --- the spec file ---------------------------------------------------------------------------------------------
-
-
-def spec_data(launch: ServerLaunch, tools: list[ToolSpec]) -> dict[str, Any]:
-    """The JSON-able spec that `load_spec` reads back (what SPEC_JSON holds)."""
-    return {
-        "launch": {
-            "name": launch.name,
-            "command": launch.command,
-            "args": list(launch.args),
-            "env": dict(launch.env),
-            "cwd": launch.cwd,
-        },
-        "tools": [
-            {
-                "name": t.name,
-                "description": t.description,
-                "input_schema": t.input_schema,
-                "output_schema": t.output_schema,
-            }
-            for t in tools
-        ],
-    }
-
-
-def _str_list(value: Any, what: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{what} must be a list of strings")
-    return value
-
-
-def load_spec(data: Any) -> tuple[ServerLaunch, list[ToolSpec]]:
-    """Parse a spec (as `spec_data` makes it; tools may also use MCP's `inputSchema`/`outputSchema`)."""
-    if not (isinstance(data, dict) and isinstance(data.get("launch"), dict) and isinstance(data.get("tools"), list)):
-        raise ValueError('the spec must be {"launch": {...}, "tools": [...]}')
-    raw = data["launch"]
-    env = raw.get("env") or {}
-    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
-        raise ValueError("launch.env must map strings to strings")
-    name, command, cwd = raw.get("name"), raw.get("command"), raw.get("cwd")
-    if not isinstance(name, str) or not isinstance(command, str) or not (cwd is None or isinstance(cwd, str)):
-        raise ValueError("launch needs a string name and command, and cwd a string or null")
-    launch = ServerLaunch(name=name, command=command, args=_str_list(raw.get("args", []), "launch.args"), env=env,
-                          cwd=cwd)
-    tools = []
-    for item in data["tools"]:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise ValueError("each tool needs a string name")
-        description = item.get("description")
-        schema = item.get("input_schema", item.get("inputSchema")) or {}
-        output = item.get("output_schema", item.get("outputSchema"))
-        if not (description is None or isinstance(description, str)) or not isinstance(schema, dict):
-            raise ValueError(f"tool {item['name']!r}: description must be a string or null, input_schema an object")
-        tools.append(ToolSpec(name=item["name"], description=description, input_schema=schema,
-                              output_schema=output if isinstance(output, dict) else None))
-    return launch, tools

@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 from mcp import ClientSession
 
+from tests.conftest import mcp_session
 from tests.test_catalog_tools import call, error_text
+from venom_mcp.app import App
+from venom_mcp.config import Settings
+from venom_mcp.errors import InvalidArgument
+from venom_mcp.services.mcp_source import copy_project
 
 SERVER = '''
 from mcp.server.fastmcp import FastMCP
@@ -136,23 +141,48 @@ async def test_import_use_and_remove_a_real_server(client: ClientSession, tmp_pa
     assert (await call(client, "list_imported_mcp_servers"))["count"] == 0
 
 
-async def test_imports_that_fail_early_leave_nothing(client: ClientSession, tmp_path: Path, home: Path) -> None:
+def _tree(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")} if folder.exists() else set()
+
+
+def _plain_project(root: Path, name: str, dependencies: str = "") -> Path:
+    """A Python project folder that installs (setuptools, no modules) but is no MCP server."""
+    folder = root / name
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(
+        f'[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        f'[project]\nname = "{name}"\nversion = "0.1.0"\ndependencies = [{dependencies}]\n'
+        "\n[tool.setuptools]\npy-modules = []\n"
+    )
+    return folder
+
+
+async def test_imports_that_fail_early_leave_nothing(
+    client: ClientSession, tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_home = tmp_path / "user-home"
+    user_home.mkdir()
+    monkeypatch.setenv("HOME", str(user_home))  # what the import runs must not write here (pip, git, cargo)
     assert "^[a-z]" in await error_text(client, "import_mcp_server", name="Bad-Name", source=str(tmp_path))
-    assert "neither a git URL" in await error_text(client, "import_mcp_server", name="ghost",
-                                                   source=str(tmp_path / "missing"))
-    clone = await error_text(client, "import_mcp_server", name="broken", source="file:///nonexistent/repo.git")
+    # Every refused local path gets the same answer, whether it exists or not: no probing of the file system.
+    refusals = set()
+    for source in (str(tmp_path / "missing"), "/etc/passwd", "/etc", "/", ".", "..", "~", "relative/path",
+                   str(tmp_path), "file:///nonexistent/repo.git", f"file://{tmp_path}"):
+        text = await error_text(client, "import_mcp_server", name="ghost", source=source)
+        refusals.add(text.replace(repr(source), "SOURCE"))
+    assert len(refusals) == 1 and "not an importable project" in refusals.pop()
+    clone = await error_text(client, "import_mcp_server", name="broken", source="https://127.0.0.1:9/none.git")
     assert "git clone" in clone and "failed" in clone
-    plain = tmp_path / "not-a-server"
-    plain.mkdir()
-    (plain / "requirements.txt").write_text("")
+    plain = _plain_project(tmp_path, "not-a-server")
     dead = await error_text(client, "import_mcp_server", name="dead", source=str(plain),
                             command="python -c 'import sys; print(\"boom\", file=sys.stderr); sys.exit(3)'")
     assert "did not start as an MCP server" in dead and "boom" in dead
-    broken = tmp_path / "broken-deps"
-    broken.mkdir()
-    (broken / "requirements.txt").write_text("venom-mcp-no-such-package-anywhere==9.9.9\n")
+    missing = await error_text(client, "import_mcp_server", name="nocmd", source=str(plain),
+                               command="no-such-server --stdio")
+    assert "'no-such-server'" in missing and "neither in the server's virtual environment nor on PATH" in missing
+    broken = _plain_project(tmp_path, "broken-deps", '"venom-mcp-no-such-package-anywhere==9.9.9"')
     install = await error_text(client, "import_mcp_server", name="nodeps", source=str(broken))
-    assert "installing nodeps's requirements (pip) failed" in install
+    assert "installing nodeps (pip) failed" in install
     assert "venom-mcp-no-such-package-anywhere" in install, "the tail of pip's output is shown"
     empty_server = "from mcp.server.fastmcp import FastMCP; FastMCP('empty').run('stdio')"
     no_tools = await error_text(client, "import_mcp_server", name="empty", source=str(plain),
@@ -160,5 +190,44 @@ async def test_imports_that_fail_early_leave_nothing(client: ClientSession, tmp_
     assert "offers no tools" in no_tools
     guess = await error_text(client, "import_mcp_server", name="guess", source=str(plain))
     assert "command=" in guess
+    assert not (home / "mcp").exists(), "a failed import leaves no folder behind"
+    assert not list((home / "logs").glob("mcp-*")) if (home / "logs").exists() else True
+    assert _tree(user_home) == set(), "nothing the imports ran wrote into HOME"
     assert not any((home / "mcp").glob("*/*")) and "no imported" in await error_text(
         client, "remove_imported_mcp_server", name="ghost")
+
+
+async def test_local_sources_stay_inside_the_allowed_roots(settings: Settings, tmp_path: Path) -> None:
+    allowed, elsewhere = tmp_path / "allowed", tmp_path / "elsewhere"
+    allowed.mkdir()
+    elsewhere.mkdir()
+    outside = _plain_project(elsewhere, "outside")
+    link = allowed / "link-out"
+    link.symlink_to(outside)  # a way out of the root through a link is still outside
+    app = App(settings.model_copy(update={"import_local_roots": str(allowed)}))
+    async with mcp_session(app) as client:
+        for source in (str(outside), str(link)):
+            text = await error_text(client, "import_mcp_server", name="out", source=source)
+            assert "not an importable project" in text and str(allowed) in text, text
+    assert not (settings.venom_home / "mcp").exists()
+
+
+def test_a_local_copy_never_leaves_the_project_and_is_bounded(tmp_path: Path) -> None:
+    project = _plain_project(tmp_path, "proj")
+    (project / "pkg").mkdir()
+    (project / "pkg" / "code.py").write_text("x = 1\n")
+    (project / "inner-link.py").symlink_to(project / "pkg" / "code.py")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not yours")
+    (project / "leak.txt").symlink_to(secret)
+    (project / "leak-dir").symlink_to(tmp_path)
+    (project / ".venv").mkdir()
+    (project / ".venv" / "big.bin").write_bytes(b"0" * 1000)
+    target = tmp_path / "copy"
+    copy_project(project, target)
+    assert _tree(target) == {"pyproject.toml", "pkg", "pkg/code.py", "inner-link.py"}
+    assert (target / "inner-link.py").read_text() == "x = 1\n" and not (target / "inner-link.py").is_symlink()
+    with pytest.raises(InvalidArgument, match="more than 2 files"):
+        copy_project(project, tmp_path / "copy2", max_files=2)
+    with pytest.raises(InvalidArgument, match="MB"):
+        copy_project(project, tmp_path / "copy3", max_bytes=10)

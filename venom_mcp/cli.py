@@ -52,8 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_arguments(pairs: list[str], json_arguments: str | None) -> dict[str, Any]:
-    """key=value pairs (values stay strings; the tool's schema coerces them) merged over --json."""
+def parse_arguments(pairs: list[str], json_arguments: str | None) -> tuple[dict[str, Any], set[str]]:
+    """key=value pairs merged over --json, and the names given as text (key=value): those are read as the type
+    the tool's schema gives them (textargs) before the call; --json values go as they are."""
     arguments: dict[str, Any] = {}
     if json_arguments:
         loaded = json.loads(json_arguments)
@@ -65,7 +66,7 @@ def parse_arguments(pairs: list[str], json_arguments: str | None) -> dict[str, A
         if not sep or not key:
             raise ValueError(f"expected key=value, got {pair!r}")
         arguments[key] = value
-    return arguments
+    return arguments, {pair.partition("=")[0] for pair in pairs}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_list_tools(app))
         if args.command == "proxies":
             return asyncio.run(_proxies(app, args.check))
-        return asyncio.run(_call(app, args.tool, parse_arguments(args.arguments, args.json_arguments)))
+        return asyncio.run(_call(app, args.tool, *parse_arguments(args.arguments, args.json_arguments)))
     except (VenomError, ValueError) as exc:
         print(f"venom-mcp: {exc}", file=sys.stderr)
         return 2
@@ -125,10 +126,11 @@ async def _proxies(app: Any, check: bool) -> int:
     return 1 if stale else 0
 
 
-async def _call(app: Any, name: str, arguments: dict[str, Any]) -> int:
+async def _call(app: Any, name: str, arguments: dict[str, Any], as_text: set[str]) -> int:
     from mcp.shared.memory import create_connected_server_and_client_session
 
     from .server import build_server
+    from .textargs import from_text, json_type
 
     server = build_server(app)
     if name in LONG_TOOLS:
@@ -137,6 +139,9 @@ async def _call(app: Any, name: str, arguments: dict[str, Any]) -> int:
     bar = ProgressBar(sys.stderr)
     try:
         async with create_connected_server_and_client_session(server._mcp_server) as client:
+            schema = next((t.inputSchema for t in (await client.list_tools()).tools if t.name == name), {})
+            for key in as_text & arguments.keys():
+                arguments[key] = from_text(arguments[key], json_type(schema, key))
             result = await client.call_tool(name, arguments, progress_callback=bar.update)
     finally:
         bar.close()

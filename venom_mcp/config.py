@@ -180,6 +180,11 @@ class Settings(BaseSettings):
     drain_timeout_seconds: float = Field(
         default=60, gt=0, validation_alias=_env("VENOM_DRAIN_TIMEOUT_SECONDS", "drain_timeout_seconds"))
     scan_hf_cache: bool = Field(default=False, validation_alias=_env("VENOM_SCAN_HF_CACHE", "scan_hf_cache"))
+    import_local_roots: str = Field(
+        default="", validation_alias=_env("VENOM_IMPORT_LOCAL_ROOTS", "import_local_roots"),
+        description="':'-separated absolute folders that import_mcp_server may copy local projects from; "
+                    "empty: any absolute project folder.",
+    )
 
     @field_validator(
         "hf_endpoint", "ollama_host", "ollama_library_url", "vllm_endpoint", "llamacpp_endpoint",

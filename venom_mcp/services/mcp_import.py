@@ -21,12 +21,12 @@ from typing import Any
 from ..config import Settings
 from ..errors import ConfigError, InvalidArgument, NotFound, UpstreamError
 from ..store import atomic_write_json, locked, read_json
+from .mcp_source import GIT_URL, copy_project, local_project, parse_roots
 from .proxygen import ServerLaunch, ToolSpec, write_proxy, write_spec
 
 log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-URL = re.compile(r"^(https?://|ssh://|git@|file://)")
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER")
 # The link to the build in use. Proxies reach the server through it, so the paths in a proxy stay the same when a
 # re-import builds in a new folder: unchanged tools give an unchanged proxy.
@@ -61,23 +61,35 @@ def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-async def _run(argv: list[str], *, cwd: Path | None = None, seconds: float, what: str) -> str:
-    """Run a command (never through a shell); UpstreamError with the output's tail when it fails."""
+# Passed through to git and pip: where packages come from, and the certificates to reach it.
+INSTALL_ENV = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT", "GIT_SSL_CAINFO")
+
+
+def _home_variables(home: Path) -> dict[str, str]:
+    """HOME, TMPDIR and the caches of what an install runs (pip, git, cargo/rustup for a Rust build, XDG) inside
+    the import's own folder: nothing the import runs writes elsewhere, and a failed import leaves nothing."""
+    return {
+        "HOME": str(home), "TMPDIR": str(home / "tmp"), "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "CARGO_HOME": str(home / ".cargo"), "RUSTUP_HOME": str(home / ".rustup"),
+    }
+
+
+def _private_home(build: Path) -> Path:
+    home = build / "home"
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
+    return home
+
+
+async def _run(argv: list[str], *, cwd: Path | None = None, seconds: float, what: str, home: Path) -> str:
+    """Run a command (never through a shell) in the import's own HOME; UpstreamError with the output's tail when
+    it fails."""
+    env = {k: v for k, v in os.environ.items() if k in (*BASE_ENV, *INSTALL_ENV)}
+    env.update(_home_variables(home))
 
     def call() -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - argv list, no shell
-            argv,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=seconds,
-            check=False,
-            env={
-                k: v
-                for k, v in os.environ.items()
-                if k
-                in (*BASE_ENV, "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT", "GIT_SSL_CAINFO")
-            },
+            argv, cwd=cwd, capture_output=True, text=True, timeout=seconds, check=False, env=env,
         )
 
     try:
@@ -106,34 +118,34 @@ class McpImporter:
 
     async def import_server(self, name: str, source: str, command: str | None = None) -> dict[str, Any]:
         check_name(name)
-        local = Path(source).expanduser()
-        if not URL.match(source) and not local.exists():
-            raise NotFound(f"source {source!r} is neither a git URL nor an existing path")
-        self.root.mkdir(parents=True, exist_ok=True)
+        # Every check comes before anything is written: a refused import leaves no trace.
+        roots = parse_roots(self.settings.import_local_roots)
+        project = None if GIT_URL.match(source) else local_project(source, roots)
+        created_root = not self.root.exists()
         # Each import builds in a folder of its own that it never leaves (a venv cannot be moved); a re-import
         # replaces the previous build only once the new one works.
         build = self.root / name / uuid.uuid4().hex[:12]
         try:
             src = build / "src"
             build.mkdir(parents=True)
-            if URL.match(source) or (local / ".git").exists():
+            home = _private_home(build)
+            if project is None or (project / ".git").is_dir():
                 await _run(
-                    ["git", "clone", "--depth", "1", "--", str(local) if not URL.match(source) else source, str(src)],
-                    seconds=300,
-                    what=f"git clone of {source}",
+                    ["git", "clone", "--depth", "1", "--", source if project is None else str(project), str(src)],
+                    seconds=300, what=f"git clone of {source}", home=home,
                 )
             else:
-                await asyncio.to_thread(
-                    shutil.copytree, local, src, ignore=shutil.ignore_patterns(".venv", "__pycache__")
-                )
+                await asyncio.to_thread(copy_project, project, src)
             venv = build / "venv"
-            await _run([sys.executable, "-m", "venv", str(venv)], seconds=300, what="creating the virtual environment")
+            await _run([sys.executable, "-m", "venv", str(venv)], seconds=300, what="creating the virtual environment",
+                       home=home)
             python = venv / "bin" / "python"
             if (src / "pyproject.toml").exists() or (src / "setup.py").exists():
                 await _run(
                     [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", str(src)],
                     seconds=1200,
                     what=f"installing {name} (pip)",
+                    home=home,
                 )
             elif (src / "requirements.txt").exists():
                 await _run(
@@ -149,15 +161,18 @@ class McpImporter:
                     ],
                     seconds=1200,
                     what=f"installing {name}'s requirements (pip)",
+                    home=home,
                 )
             argv = await self._command(src, venv, command)
-            tools = await self._list_tools(argv, self._environment(name, venv), src, name)
+            tools = await self._list_tools(argv, self._environment(name, venv, home), src, name, build / "server.log")
             if not tools:
                 raise UpstreamError(f"{name} started but offers no tools; nothing to import")
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)
             with contextlib.suppress(OSError):
                 (self.root / name).rmdir()  # only when no earlier build is there
+                if created_root:
+                    self.root.rmdir()
             raise
         current = self.root / name / CURRENT
         _point(current, build)
@@ -169,7 +184,7 @@ class McpImporter:
                 shutil.rmtree(other, ignore_errors=True)
         launch_argv = [_through(current, build, word) for word in argv]
         # The proxy file holds no secret: only the base environment is written into it.
-        env = self._environment(name, current / "venv", pass_through=False)
+        env = self._environment(name, current / "venv", current / "home", pass_through=False)
         launch = ServerLaunch(
             name=name, command=launch_argv[0], args=launch_argv[1:], env=env, cwd=str(current / "src")
         )
@@ -192,8 +207,17 @@ class McpImporter:
     async def _command(self, src: Path, venv: Path, command: str | None) -> list[str]:
         if command:
             words = shlex.split(command)
+            if not words:
+                raise InvalidArgument("command is empty: give the server's console script or 'python -m package'")
             script = venv / "bin" / words[0]
-            return [str(script), *words[1:]] if script.exists() else words
+            if script.exists():
+                return [str(script), *words[1:]]
+            if shutil.which(words[0], path=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}") is None:
+                raise InvalidArgument(
+                    f"command {words[0]!r} was found neither in the server's virtual environment nor on PATH: "
+                    "give its console script (see its pyproject.toml [project.scripts]) or 'python -m package'"
+                )
+            return words
         project = {}
         if (src / "pyproject.toml").exists():
             project = tomllib.loads((src / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
@@ -209,9 +233,11 @@ class McpImporter:
             "could not tell how to start this server: pass command='...' (its console script or 'python -m package')"
         )
 
-    def _environment(self, name: str, venv: Path, pass_through: bool = True) -> dict[str, str]:
-        """A minimal environment: no API keys or tokens of ours, unless listed in VENOM_MCP_<NAME>_ENV."""
+    def _environment(self, name: str, venv: Path, home: Path, pass_through: bool = True) -> dict[str, str]:
+        """A minimal environment: no API keys or tokens of ours, unless listed in VENOM_MCP_<NAME>_ENV; HOME,
+        TMPDIR and the caches inside the import's folder."""
         env = {k: v for k, v in os.environ.items() if k in BASE_ENV}
+        env.update(_home_variables(home))
         env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
         listed = os.environ.get(f"VENOM_MCP_{name.upper()}_ENV", "") if pass_through else ""
         for variable in (v.strip() for v in listed.split(",")):
@@ -219,11 +245,15 @@ class McpImporter:
                 env[variable] = os.environ[variable]
         return env
 
-    async def _list_tools(self, argv: list[str], env: dict[str, str], cwd: Path, name: str) -> list[ToolSpec]:
+    async def _list_tools(
+        self, argv: list[str], env: dict[str, str], cwd: Path, name: str, log_path: Path | None = None
+    ) -> list[ToolSpec]:
+        """Start the server, ask for its tools, stop it. Its stderr goes to `log_path` (during an import: inside
+        the build, so a failed import leaves no log behind; its tail is in the error)."""
         from mcp import ClientSession, StdioServerParameters
         from mcp.client.stdio import stdio_client
 
-        log_path = self.settings.path("logs") / f"mcp-{name}.log"
+        log_path = log_path or self.settings.path("logs") / f"mcp-{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         params = StdioServerParameters(command=argv[0], args=argv[1:], env=env, cwd=str(cwd))
         try:
@@ -271,7 +301,8 @@ class McpImporter:
             argv = list(record["command"])
             venv = Path(argv[0]).parent.parent
             try:
-                tools = await self._list_tools(argv, self._environment(name, venv), Path(argv[0]).parent, name)
+                env = self._environment(name, venv, venv.parent / "home")
+                tools = await self._list_tools(argv, env, Path(argv[0]).parent, name)
             except UpstreamError as exc:
                 stale.append((name, f"server did not answer: {str(exc).splitlines()[0]}"))
                 continue

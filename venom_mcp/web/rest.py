@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from ..errors import ConfigError, Conflict, InvalidArgument, NotFound, QuotaExceeded, UpstreamError
 from ..records import ACTIVE_STATUSES
+from ..textargs import from_text, json_type
 
 if TYPE_CHECKING:
     from mcp.server.fastmcp import FastMCP
@@ -191,19 +192,6 @@ def failure(status: int, message: str) -> Response:
     return JSONResponse({"success": False, "error": message}, status_code=status)
 
 
-def _from_query(value: str, kind: str | None) -> Any:
-    """A query parameter is text; the tools validate strictly (`limit: "5"` is refused over MCP), so the REST face
-    reads the text as the type its /openapi.json parameter has. Text that is no such value goes on as text, and
-    the tool refuses it with a message naming the parameter."""
-    if kind == "integer" and re.fullmatch(r"-?\d{1,18}", value):
-        return int(value)
-    if kind == "number" and re.fullmatch(r"-?\d{1,18}(\.\d{1,18})?", value):
-        return float(value)
-    if kind == "boolean" and value in ("true", "false"):
-        return value == "true"
-    return value
-
-
 def _describe(exc: ValidationError, names: Mapping[str, str]) -> str:
     problems = []
     for error in exc.errors(include_url=False):
@@ -275,17 +263,15 @@ class RestApi:
             if allowed is not None and value not in allowed:
                 raise ApiError(400, f"invalid request: {rest_name} must be one of {', '.join(allowed)} (got {value!r})")
             if argument and where == "query":
-                arguments[argument] = _from_query(value, self._type(endpoint.tool, argument))
+                arguments[argument] = from_text(value, self._type(endpoint.tool, argument))
             elif argument:
                 arguments[argument] = value
         return arguments
 
     def _type(self, tool: str, argument: str) -> str | None:
-        """The JSON type the tool's input schema gives an argument (integer, boolean, ...), if it gives one."""
+        """The JSON type the tool's input schema gives an argument: query parameters are text (see textargs)."""
         found = self._tools.get_tool(tool)
-        spec = found.parameters.get("properties", {}).get(argument, {}) if found else {}
-        types = [spec.get("type")] + [option.get("type") for option in spec.get("anyOf", [])]
-        return next((t for t in types if t not in (None, "null")), None)
+        return json_type(found.parameters, argument) if found else None
 
     async def models(self, request: Request) -> Response:
         """Installed models with the active one marked, grouped by runtime too, and the active runtime."""

@@ -70,8 +70,10 @@ async def test_background_install_dedupes_and_serialises_per_runtime(client: Cli
     overlapped = False
     with anyio.fail_after(20):
         while True:
-            a = await call(client, "operation_status", operation_id=first["operation_id"])
-            b = await call(client, "operation_status", operation_id=second["operation_id"])
+            # One read of both (list_operations), not two calls: between two calls the first can end and the second
+            # start, and two reads taken at different moments would show both running.
+            listed = {o["operation_id"]: o for o in (await call(client, "list_operations", limit=5))["operations"]}
+            a, b = listed[first["operation_id"]], listed[second["operation_id"]]
             assert not (a["status"] == "in_progress" and b["status"] == "in_progress"), "same runtime ran twice"
             overlapped |= a["status"] == "in_progress" and b["status"] == "pending"
             if a["status"] == "completed" and b["status"] == "completed":

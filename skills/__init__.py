@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 # Plugins by area; a tool missing here lands in "venom".
 GROUPS: dict[str, tuple[str, ...]] = {
     "models": ("list_models", "trending_models", "installed_models", "install_model", "operation_status",
-               "list_operations", "cancel_operation", "remove_model", "activate_model", "model_capabilities"),
+               "list_operations", "cancel_operation", "remove_model", "activate_model", "model_capabilities",
+               "check_fit"),
     "runtime": ("runtime_status", "control_runtime", "unload_models", "switch_runtime", "run_slash_command", "chat",
                 "resource_usage", "provider_metrics", "request_history"),
     "news": ("model_news",),
@@ -43,15 +44,55 @@ def _python_type(schema: dict[str, Any]) -> Any:
     return base | None if any(o.get("type") == "null" for o in options) else base
 
 
-def flat_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """One parameter's schema as OpenAI-style function calling takes it: no null branch, no titles."""
-    options = [o for o in schema.get("anyOf", [schema]) if o.get("type") != "null"]
-    flat = dict(options[0]) if len(options) == 1 else {"anyOf": options}
-    for key in ("description", "default", "enum", "minimum", "maximum", "minLength", "maxLength"):
-        if key in schema and key not in flat:
-            flat[key] = schema[key]
-    flat.pop("title", None)
+def flat_schema(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One parameter's schema as OpenAI-style function calling takes it: references to `defs` (the tool schema's
+    `$defs`) written out, no null branch, no titles, and alternatives (`anyOf`) as one schema with a list of types
+    (`"type": ["array", "string"]`), their enums joined when each one is an enum or a boolean."""
+    return _flat(schema, defs or {})
+
+
+def _flat(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    node = _deref(node, defs)
+    union = node.get("anyOf") or node.get("oneOf")
+    if union:
+        options = [_flat(o, defs) for o in union if _deref(o, defs).get("type") != "null"]
+        flat = dict(options[0]) if len(options) == 1 else _merge(options)
+        for key, value in node.items():
+            if key not in ("anyOf", "oneOf", "title") and (key not in flat or key == "description"):
+                flat[key] = value
+        return flat
+    flat = {k: v for k, v in node.items() if k not in ("title", "$defs")}
+    if isinstance(flat.get("properties"), dict):
+        flat["properties"] = {name: _flat(value, defs) for name, value in flat["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(flat.get(key), dict):
+            flat[key] = _flat(flat[key], defs)
     return flat
+
+
+def _deref(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target = defs.get(str(node["$ref"]).rsplit("/", 1)[-1], {})
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _merge(options: list[dict[str, Any]]) -> dict[str, Any]:
+    types: list[str] = []
+    for option in options:
+        kind = option.get("type")
+        for name in kind if isinstance(kind, list) else [kind]:
+            if name and name not in types:
+                types.append(name)
+    merged: dict[str, Any] = {"type": types}
+    for option in options:
+        for key, value in option.items():
+            if key not in ("type", "enum", "const"):
+                merged.setdefault(key, value)
+    if all("enum" in o or "const" in o or o.get("type") == "boolean" for o in options):
+        merged["enum"] = [value for o in options
+                          for value in o.get("enum") or ([o["const"]] if "const" in o else [True, False])]
+    return merged
 
 
 def build_plugins(app: App | None = None) -> list[KernelPlugin]:
@@ -65,10 +106,11 @@ def build_plugins(app: App | None = None) -> list[KernelPlugin]:
     functions: dict[str, list[Any]] = {}
     for tool in manager.list_tools():
         properties: dict[str, Any] = tool.parameters.get("properties", {})
+        defs: dict[str, Any] = tool.parameters.get("$defs", {})
         required = set(tool.parameters.get("required", []))
         parameters = []
         for name, schema in properties.items():
-            meta = {"description": schema.get("description", ""), "schema_data": flat_schema(schema)}
+            meta = {"description": schema.get("description", ""), "schema_data": flat_schema(schema, defs)}
             default = inspect.Parameter.empty if name in required else schema.get("default")
             parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                                 annotation=Annotated[_python_type(schema), meta]))

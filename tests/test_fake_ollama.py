@@ -455,6 +455,48 @@ def test_chat_thinking_model(ollama_client: ollama.Client, ollama_fake: FakeOlla
     assert reply.message.content == "echo: 2+2?"
 
 
+def test_chat_think_levels_and_bad_values(ollama_client: ollama.Client, ollama_fake: FakeOllama) -> None:
+    ollama_fake.install("qwen3:0.6b")
+    ollama_fake.install("llama3.2:1b")
+    user = [{"role": "user", "content": "2+2?"}]
+    for level in ("low", "medium", "high"):
+        reply = ollama_client.chat(model="qwen3:0.6b", messages=user, think=level)  # type: ignore[arg-type]
+        assert reply.message.thinking == "The user wrote: 2+2?" and reply.message.content == "echo: 2+2?"
+        assert ollama_fake.bodies("/api/chat")[-1]["think"] == level
+    off = ollama_client.chat(model="qwen3:0.6b", messages=user, think=False)
+    assert off.message.thinking is None and ollama_fake.bodies("/api/chat")[-1]["think"] is False
+    with pytest.raises(ollama.ResponseError) as bad:
+        ollama_client.chat(model="qwen3:0.6b", messages=user, think="max")  # type: ignore[arg-type]
+    assert bad.value.status_code == 400 and "invalid think value" in bad.value.error
+    with pytest.raises(ollama.ResponseError) as unable:
+        ollama_client.chat(model="llama3.2:1b", messages=user, think="high")  # type: ignore[arg-type]
+    assert "does not support thinking" in unable.value.error
+
+
+def test_chat_format_json_and_schema(ollama_client: ollama.Client, ollama_fake: FakeOllama, ollama_url: str) -> None:
+    import jsonschema
+
+    ollama_fake.install("llama3.2:1b")
+    schema = {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"},
+                                               "tags": {"type": "array", "items": {"enum": ["a", "b"]}}},
+              "required": ["city", "days"]}
+    user = [{"role": "user", "content": "Paris"}]
+    reply = ollama_client.chat(model="llama3.2:1b", messages=user, format=schema, options={"seed": 1, "top_k": 5})
+    value = json.loads(reply.message.content or "")
+    jsonschema.validate(value, schema)
+    assert value == {"city": "echo: Paris", "days": 1, "tags": ["a"]}
+    sent = ollama_fake.bodies("/api/chat")[-1]
+    assert sent["format"] == schema and sent["options"] == {"seed": 1, "top_k": 5}
+    plain = ollama_client.chat(model="llama3.2:1b", messages=user, format="json")
+    assert json.loads(plain.message.content or "") == {"answer": "echo: Paris"}
+    cut = ollama_client.chat(model="llama3.2:1b", messages=user, format="json", options={"num_predict": 2})
+    assert cut.done_reason == "length" and cut.message.content == '{"answer": "echo:'
+    # The client itself refuses another format; the server says so too.
+    raw = httpx.post(f"{ollama_url}/api/chat", json={"model": "llama3.2:1b", "messages": user, "format": "xml",
+                                                      "stream": False})
+    assert raw.status_code == 500 and raw.json()["error"].startswith('invalid format: "\\"xml\\""; expected')
+
+
 def test_chat_unknown_model(ollama_client: ollama.Client) -> None:
     with pytest.raises(ollama.ResponseError) as missing:
         ollama_client.chat(model="llava:7b", messages=[{"role": "user", "content": "hi"}])

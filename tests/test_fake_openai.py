@@ -198,6 +198,69 @@ def test_tool_call_stream(oai: openai.OpenAI, openai_fake: FakeOpenAI) -> None:
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
+def test_automatic_tool_calls_and_tool_results(oai: openai.OpenAI, openai_fake: FakeOpenAI) -> None:
+    weather: list[ChatCompletionMessageParam] = [{"role": "user", "content": "What is the weather in Rome?"}]
+    reply = oai.chat.completions.create(model="gpt-4o-mini", messages=weather, tools=TOOLS)
+    calls = reply.choices[0].message.tool_calls
+    assert reply.choices[0].finish_reason == "tool_calls" and calls is not None
+    assert calls[0].function.name == "get_weather" and json.loads(calls[0].function.arguments) == {"city": "Paris"}
+    assert oai.chat.completions.create(model="gpt-4o-mini", messages=weather, tools=TOOLS,
+                                       tool_choice="none").choices[0].message.tool_calls is None
+    forced = oai.chat.completions.create(model="gpt-4o-mini", messages=USER, tools=TOOLS, tool_choice="required")
+    assert forced.choices[0].message.tool_calls is not None
+    answered: list[ChatCompletionMessageParam] = [
+        *weather, {"role": "assistant", "content": None, "tool_calls": [{
+            "id": calls[0].id, "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": calls[0].id, "content": "sunny"}]
+    final = oai.chat.completions.create(model="gpt-4o-mini", messages=answered, tools=TOOLS)
+    assert final.choices[0].message.content == "tool result: sunny"
+    with pytest.raises(openai.BadRequestError) as err:
+        oai.chat.completions.create(model="gpt-4o-mini", messages=USER, tool_choice="auto")
+    assert err.value.param == "tool_choice"
+
+
+def test_response_format(oai: openai.OpenAI, openai_fake: FakeOpenAI) -> None:
+    import jsonschema
+
+    schema = {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+              "required": ["city", "days"], "additionalProperties": False}
+    reply = oai.chat.completions.create(model="gpt-4o-mini", messages=USER, response_format={
+        "type": "json_schema", "json_schema": {"name": "trip", "schema": schema, "strict": True}})
+    value = json.loads(reply.choices[0].message.content or "")
+    jsonschema.validate(value, schema)
+    assert value == {"city": "echo: hello there", "days": 1}
+    plain = oai.chat.completions.create(model="gpt-4o-mini", messages=USER, response_format={"type": "json_object"})
+    assert json.loads(plain.choices[0].message.content or "") == {"answer": "echo: hello there"}
+    loose = {"type": "object", "properties": {"city": {"type": "string"}}}
+    with pytest.raises(openai.BadRequestError) as err:
+        oai.chat.completions.create(model="gpt-4o-mini", messages=USER, response_format={
+            "type": "json_schema", "json_schema": {"name": "trip", "schema": loose, "strict": True}})
+    assert "'additionalProperties' is required to be supplied and to be false" in err.value.message
+    assert oai.chat.completions.create(model="gpt-4o-mini", messages=USER, response_format={
+        "type": "json_schema", "json_schema": {"name": "trip", "schema": loose}}).choices[0].message.content
+    with pytest.raises(openai.BadRequestError) as err:
+        oai.chat.completions.create(model="gpt-4o-mini", messages=USER,
+                                    response_format={"type": "xml"})  # type: ignore[arg-type, typeddict-item]
+    assert err.value.param == "response_format.type"
+    assert openai_fake.bodies()[-1]["response_format"] == {"type": "xml"}, "every request body is recorded"
+
+
+def test_reasoning_effort_only_on_reasoning_models(oai: openai.OpenAI, openai_fake: FakeOpenAI) -> None:
+    openai_fake.models.append("o4-mini")
+    with pytest.raises(openai.BadRequestError) as err:
+        oai.chat.completions.create(model="gpt-4o-mini", messages=USER, reasoning_effort="low")
+    assert err.value.code == "unsupported_parameter" and err.value.param == "reasoning_effort"
+    with pytest.raises(openai.BadRequestError) as err:
+        oai.chat.completions.create(model="o4-mini", messages=USER, max_tokens=50)
+    assert "Use 'max_completion_tokens' instead" in err.value.message
+    reply = oai.chat.completions.create(model="o4-mini", messages=USER, reasoning_effort="high",
+                                        max_completion_tokens=50)
+    assert reply.choices[0].message.content == "echo: hello there"
+    assert reply.usage is not None and reply.usage.completion_tokens_details is not None
+    assert reply.usage.completion_tokens_details.reasoning_tokens == 32
+    assert openai_fake.bodies()[-1]["reasoning_effort"] == "high"
+
+
 # ---- errors -------------------------------------------------------------------------------------------
 
 

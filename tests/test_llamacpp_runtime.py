@@ -131,3 +131,20 @@ async def test_translation_through_the_real_server_with_a_gemma_template(session
     history = (await call(session, "request_history", limit=1))["requests"][0]
     assert history["status"] == "ok" and history["llm_provider"] == "llamacpp" and history["cost_usd"] == 0
     assert history["prompt_tokens"] and history["prompt_tokens"] > 0
+
+
+async def test_a_json_schema_answer_from_the_real_server(session: ClientSession, llama_app: App) -> None:
+    """llama.cpp turns response_format's schema into a grammar: even random weights answer valid JSON."""
+    await call(session, "install_model", name=f"{LLAMA}:Q8_0", provider="hf", wait=True)
+    await call(session, "activate_model", name=f"{LLAMA}:Q8_0", runtime="llamacpp")
+    schema = {"type": "object", "properties": {"answer": {"enum": ["yes", "no"]}}, "required": ["answer"],
+              "additionalProperties": False}
+    answer = await call(session, "chat", prompt="Is Paris in France?", response_format=schema, max_tokens=200,
+                        top_k=5, seed=1, num_ctx=256)
+    assert answer["parsed"] in ({"answer": "yes"}, {"answer": "no"}), answer["text"]
+    assert answer["finish_reason"] == "stop" and answer["llm_provider"] == "llamacpp"
+    assert answer["warnings"] == ["num_ctx=256 dropped: llamacpp does not take num_ctx"]
+    # The context check counts with the server's own tokenizer (llama-cpp-python: POST /extras/tokenize).
+    counted = await llama_app.chat.tokenizers.count("llamacpp", llama_app.settings.llamacpp_endpoint, f"{LLAMA}:Q8_0",
+                                                    "Is Paris in France?")
+    assert counted is not None and 3 <= counted[0] <= 20

@@ -319,10 +319,15 @@ async def test_the_original_design_paths_are_aliases(api: Api, ollama: FakeOllam
 async def test_every_answer_is_json_unknown_paths_too(api: Api) -> None:
     plain = httpx.AsyncClient(base_url=api.url)  # not the checked client: these paths are not in the document
     async with plain:
-        for path in ("/api/v1/nothing-here", "/nothing", "/models/static/missing.js"):
+        # The alias DELETE /api/v1/models/{name} must not turn unknown paths under it into 405s.
+        for path in ("/api/v1/nothing-here", "/nothing", "/models/static/missing.js", "/api/v1/models/a/b/c/d",
+                     "/api/v1/models/operations/x/nothing"):
             response = await plain.get(path)
             assert response.status_code == 404 and response.headers["content-type"] == "application/json", path
             assert response.json()["success"] is False and "/openapi.json" in response.json()["error"]
+        # ...nor swallow the operations' paths: a DELETE there is no removal of a model named "operations/x/cancel".
+        cancel = await plain.delete("/api/v1/models/operations/x/cancel")
+        assert cancel.status_code == 405 and "POST" in cancel.headers["allow"], cancel.text
         wrong = await plain.put("/api/v1/models/usage")
     assert wrong.status_code == 405 and wrong.json()["success"] is False
     assert "GET" in wrong.json()["error"] and "GET" in wrong.headers["allow"]

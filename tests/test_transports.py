@@ -137,8 +137,8 @@ def test_cli_call_prints_json_and_reports_errors(home: Path, hub_url: str, libra
     assert all(line.split()[0].isidentifier() for line in listing.stdout.splitlines())
 
 
-def test_stdio_from_a_file_uses_the_sdk_transport(home: Path, hub_url: str, library_url: str, tmp_path: Path) -> None:
-    # A regular file on stdin is not a pipe: the SDK's own (threaded) transport serves it, with the same result.
+def test_stdio_from_a_file_is_served_too(home: Path, hub_url: str, library_url: str, tmp_path: Path) -> None:
+    # A regular file on stdin is not a pipe: our transport reads it in a worker thread, with the same result.
     requests = tmp_path / "requests.jsonl"
     requests.write_text("".join(json.dumps(m) + "\n" for m in [
         {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {

@@ -17,6 +17,7 @@ from .cache import TTLCache
 from .config import Settings
 from .services.catalog import CatalogService
 from .services.chat import ChatService
+from .services.fit import FitService
 from .services.governance import Governance
 from .services.operations import Operations
 from .services.registry import ModelRegistry
@@ -87,13 +88,22 @@ class App:
             http=self.http, catalog=self.catalog, state=self.runtime_state,
         )
         registry.activator = lambda name, runtime: self.runtimes.activate(name, runtime)
+        registry.fit_gate = lambda name, provider, runtime, force, plan: self.fit.gate(
+            name, provider, runtime, force=force, doing="install", plan=plan)
         return registry
 
     @cached_property
     def runtimes(self) -> RuntimeController:
         supervisor = ProcessSupervisor(self.settings.path("run"), self.settings.path("logs"))
         health = Health(self.settings, self.runtime_state, self.ollama, self.http, supervisor, self.governance.mask)
-        return RuntimeController(health, self.registry, self.operations, self.gates, self.openai_clients)
+        controller = RuntimeController(health, self.registry, self.operations, self.gates, self.openai_clients)
+        controller.fit_gate = lambda name, provider, runtime, force: self.fit.gate(
+            name, provider, runtime, force=force, doing="activate")
+        return controller
+
+    @cached_property
+    def fit(self) -> FitService:
+        return FitService(self.settings, hub=self.hub, ollama=self.ollama, registry=self.registry)
 
     @cached_property
     def chat(self) -> ChatService:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RuntimeProfile = Literal["light", "llm_off", "full"]
+RoutingMode = Literal["local", "cloud", "hybrid"]
+BudgetPeriod = Literal["day", "month", "total"]
 OllamaProfile = Literal["balanced-12-24gb", "low-vram-8-12gb", "max-context-24gb-plus"]
 
 # Ollama tuning per VENOM_OLLAMA_PROFILE; the OLLAMA_* variables (environment or .env) override single values.
@@ -162,6 +164,22 @@ class Settings(BaseSettings):
         default="", validation_alias=_env("VENOM_PRICES_PER_1K", "prices_per_1k"),
         description="USD per 1k tokens, 'model=input/output' pairs, e.g. 'gpt-4o-mini=0.00015/0.0006'.",
     )
+    provider_budgets_soft_usd: str = Field(
+        default="", validation_alias=_env("VENOM_PROVIDER_BUDGETS_SOFT_USD", "provider_budgets_soft_usd"),
+        description="Soft budget per provider, e.g. 'openai=4,google=1': a warning once reached.",
+    )
+    budget_period: BudgetPeriod = Field(
+        default="month", validation_alias=_env("VENOM_BUDGET_PERIOD", "budget_period"),
+        description="What every budget counts: the spend of this UTC day, this UTC month, or all in the ledger.",
+    )
+    routing_mode: RoutingMode | None = Field(
+        default=None, validation_alias=_env("VENOM_ROUTING_MODE", "routing_mode"),
+        description="local, cloud or hybrid (services/routing.py); unset: the active runtime, then the fallback order.",
+    )
+    ollama_no_cloud: bool = Field(
+        default=False, validation_alias=_env("OLLAMA_NO_CLOUD", "ollama_no_cloud"),
+        description="1: no request leaves the machine (no cloud runtime, no Ollama cloud model), as Ollama reads it.",
+    )
 
     # Ollama tuning overrides (SPEC: "OLLAMA_* tuning variables override single values"); unset: the profile's.
     ollama_context_length: int | None = Field(
@@ -185,6 +203,16 @@ class Settings(BaseSettings):
         description="':'-separated absolute folders that import_mcp_server may copy local projects from; "
                     "empty: any absolute project folder.",
     )
+
+    @field_validator("routing_mode", "budget_period", "ollama_no_cloud", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object, info: ValidationInfo) -> object:
+        """`VENOM_ROUTING_MODE=` (empty) means unset, as it does for a shell; names are case-insensitive."""
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if not value:
+                return cls.model_fields[info.field_name or ""].default
+        return value
 
     @field_validator(
         "hf_endpoint", "ollama_host", "ollama_library_url", "vllm_endpoint", "llamacpp_endpoint",

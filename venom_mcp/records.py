@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from .conversation import ToolCall
 
 Provider = Literal["huggingface", "ollama"]
 Runtime = Literal["ollama", "vllm", "llamacpp", "openai", "google"]
@@ -288,6 +290,16 @@ class ChatResult(Record):
         "'tool_calls'; null when the runtime does not say.")
     thinking: str | None = Field(default=None, description="The model's reasoning before its answer, when it gave one.")
     usage: TokenUsage | None = Field(default=None, description="Tokens the runtime counted, when it reports them.")
+    tool_calls: list[ToolCall] = Field(
+        default_factory=list, description="The functions the model asked to call (with tools); send each result back "
+        "as a tool message with its tool_call_id.")
+    parsed: Any = Field(default=None, description="With response_format: the answer parsed as JSON, checked against "
+                                                   "the schema when one was given.")
+    warnings: list[str] = Field(
+        default_factory=list, description="What this runtime could not honour: parameters it does not take (dropped, "
+        "not sent) and the like.")
+    route_reason: str | None = Field(default=None, description="Why this runtime answered: the active model, the "
+                                                               "model asked for, or a fallback after a failure.")
 
 
 class UnloadedModel(Record):
@@ -323,6 +335,27 @@ class Usage(Record):
     models_count: int
 
 
+class Fit(Record):
+    """Will it fit? A memory estimate from the model's metadata against the memory free now (GB = 10^9 bytes)."""
+
+    verdict: Literal["gpu", "gpu_partial", "cpu", "no"] = Field(description="gpu: every layer in free VRAM; "
+        "gpu_partial: some layers on the GPU, the rest on the CPU; cpu: RAM only; no: it does not fit.")  # fmt: skip
+    required_gb: float = Field(description="weights_gb + kv_cache_gb + overhead_gb.")
+    weights_gb: float
+    kv_cache_gb: float = Field(description="The KV cache at context_length (0 where the metadata has no heads).")
+    overhead_gb: float = Field(description="Compute buffer, plus the CUDA context where a GPU is used.")
+    context_length: int
+    vram_free_gb: float | None = Field(description="Free VRAM over the NVIDIA GPUs now; null without one.")
+    ram_free_gb: float
+    gpu_layers: int = Field(description="Layers on the GPU (all of them for gpu, 0 for cpu and no).")
+    notes: list[str] = Field(default_factory=list)
+    model_name: str | None = None
+    runtime: str | None = None
+    quantization: str | None = None
+    source: str | None = Field(default=None, description="Where the metadata came from.")
+    suggestions: list[str] = Field(default_factory=list, description="What would fit, when this does not.")
+
+
 # ---- governance and translation (SPEC section 4) ---------------------------------------------------
 
 ReasonCode = Literal["RATE_LIMITED", "BUDGET_EXCEEDED", "AUTH_ERROR", "TIMEOUT", "PROVIDER_DOWN", "MODEL_NOT_FOUND"]
@@ -349,6 +382,18 @@ class RequestHistory(Record):
     count: int
 
 
+class ModelMetrics(Record):
+    model: str
+    requests: int
+    errors: int
+    success_rate: float
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float
+    latency_ms_p50: float | None
+    latency_ms_p95: float | None
+
+
 class ProviderMetrics(Record):
     provider: str
     requests: int
@@ -361,6 +406,7 @@ class ProviderMetrics(Record):
     completion_tokens: int = 0
     cost_usd: float
     health_score: float = Field(description="0..100: falls as errors and latency rise.")
+    models: list[ModelMetrics] = Field(default_factory=list, description="The same, per model of this provider.")
 
 
 class ProviderMetricsList(Record):

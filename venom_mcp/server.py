@@ -6,11 +6,13 @@ import hmac
 import inspect
 import ipaddress
 import json
+import re
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.fastmcp import FastMCP
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.shared.exceptions import McpError
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, ErrorData, GetPromptResult, ToolAnnotations
 
 from . import __version__
 from .app import App
@@ -18,9 +20,11 @@ from .errors import ConfigError
 from .tools import ToolCatalog
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterable
 
+    from mcp.server.lowlevel.helper_types import ReadResourceContents
     from mcp.server.transport_security import TransportSecuritySettings
+    from pydantic import AnyUrl
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -31,6 +35,8 @@ venom-mcp manages language models on this machine and in the cloud, and answers 
   model_news (Hub blog posts or papers of a month, optionally translated).
 - Install and remove: install_model (returns an operation; wait=true waits and reports progress), operation_status,
   list_operations, cancel_operation, remove_model, installed_models.
+- Before installing or activating: check_fit says whether a model fits in the free VRAM/RAM (gpu, gpu_partial, cpu,
+  no) from its metadata alone; install_model and activate_model refuse a "no" unless force=true.
 - Run: activate_model (start or switch a runtime and load the model), switch_runtime (also to openai or google),
   run_slash_command (/gpt, /gem, /ollama <model>, /status, /models), runtime_status, control_runtime (start, stop,
   restart ollama, vllm or llamacpp), unload_models (free memory), model_capabilities (system role, tools, vision,
@@ -41,6 +47,7 @@ venom-mcp manages language models on this machine and in the cloud, and answers 
   remove_imported_mcp_server.
 Errors say what was wrong and what to do next; nothing is changed when a call fails.
 """
+RESOURCE_NOT_FOUND = -32002  # the MCP specification's code; mcp.types has no name for it
 
 
 class VenomMCP(FastMCP):
@@ -64,6 +71,46 @@ class VenomMCP(FastMCP):
         if isinstance(result, tuple) and len(result) == 2:  # (content blocks, structured dict)
             return CallToolResult(content=list(result[0]), structuredContent=result[1], isError=False)
         return result
+
+    # FastMCP raises plain exceptions for an unknown resource or prompt, which the low-level server answers with
+    # code 0. These answer the MCP specification's codes instead: -32002 for a resource that does not exist,
+    # -32602 for an unknown prompt or a missing argument, -32603 when a known one fails.
+
+    async def read_resource(self, uri: AnyUrl | str) -> Iterable[ReadResourceContents]:
+        try:
+            return await super().read_resource(uri)
+        except McpError:
+            raise
+        except Exception as exc:
+            if not await self._knows_resource(str(uri)):
+                raise McpError(ErrorData(code=RESOURCE_NOT_FOUND, message=f"resource not found: {str(uri)[:200]}; "
+                                         "resources/list and resources/templates/list name them")) from exc
+            raise McpError(ErrorData(code=INTERNAL_ERROR, message=f"reading {str(uri)[:200]} failed: {exc}")) from exc
+
+    async def _knows_resource(self, uri: str) -> bool:
+        if any(str(resource.uri) == uri for resource in await self.list_resources()):
+            return True
+        for template in await self.list_resource_templates():
+            parts = re.split(r"\{[^}]*\}", template.uriTemplate)
+            if re.fullmatch("[^/]+".join(re.escape(part) for part in parts), uri):
+                return True
+        return False
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None) -> GetPromptResult:
+        prompt = next((p for p in await self.list_prompts() if p.name == name), None)
+        if prompt is None:
+            raise McpError(ErrorData(code=INVALID_PARAMS,
+                                     message=f"unknown prompt {name[:100]!r}; prompts/list names them"))
+        missing = [a.name for a in prompt.arguments or [] if a.required and a.name not in (arguments or {})]
+        if missing:
+            raise McpError(ErrorData(code=INVALID_PARAMS,
+                                     message=f"prompt {name!r} needs the arguments {', '.join(missing)}"))
+        try:
+            return await super().get_prompt(name, arguments)
+        except McpError:
+            raise
+        except Exception as exc:
+            raise McpError(ErrorData(code=INTERNAL_ERROR, message=str(exc))) from exc
 
 
 def build_server(app: App, host: str = "127.0.0.1", port: int = 8765) -> FastMCP:
@@ -150,8 +197,9 @@ class BearerAuth:
 
 
 class HostGuard:
-    """The MCP endpoint's DNS-rebinding rules (Host and Origin checks) for every other route too: the REST API
-    and the dashboard. FastMCP applies them to /mcp itself, and only when bound to a loopback address."""
+    """The MCP endpoint's DNS-rebinding rules (Host and Origin checks, FastMCP's when bound to a loopback address)
+    for every route, answered as JSON: the REST API's error shape, a JSON-RPC error on /mcp (whose transport checks
+    them again, with the same settings, but answers in plain text)."""
 
     def __init__(self, app: ASGIApp, security: TransportSecuritySettings) -> None:
         from mcp.server.transport_security import TransportSecurityMiddleware
@@ -160,12 +208,23 @@ class HostGuard:
         self._check = TransportSecurityMiddleware(security)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("path", "").startswith("/mcp"):
+        if scope["type"] == "http":
             from starlette.requests import Request
 
-            refused = await self._check.validate_request(Request(scope))
+            from .web.guard import refuse
+
+            request = Request(scope)
+            refused = await self._check.validate_request(request)
             if refused is not None:
-                await refused(scope, receive, send)
+                if refused.status_code == 421:
+                    message = (f"the Host header {request.headers.get('host', '')[:100]!r} is not this server's: "
+                               "a loopback bind answers only to its loopback names (DNS-rebinding protection); "
+                               "use http://127.0.0.1:<port> or http://localhost:<port>")
+                else:
+                    message = (f"requests from pages at {request.headers.get('origin', '')[:100]!r} are refused "
+                               "(DNS-rebinding and cross-site protection); open the dashboard from this server's "
+                               "own address")
+                await refuse(scope, send, refused.status_code, message)
                 return
         await self._app(scope, receive, send)
 
@@ -173,8 +232,10 @@ class HostGuard:
 def http_app(app: App, host: str, port: int) -> Any:
     """The ASGI app of `serve --transport http`: MCP at /mcp, the REST API, /openapi.json and the /models dashboard.
 
-    Refuses an exposed bind without a token."""
+    Refuses an exposed bind without a token. In front of the routes, outermost first: the bearer token, the Host
+    and Origin checks, the body guard (Content-Type, size, JSON limits); every refusal is JSON."""
     from .web import PUBLIC_PATHS, json_errors, mount
+    from .web.guard import BodyGuard
 
     token = app.settings.http_token.get_secret_value() if app.settings.http_token else ""
     if not is_loopback(host) and not token:
@@ -197,6 +258,7 @@ def http_app(app: App, host: str, port: int) -> Any:
                 await app.aclose()
 
     asgi.router.lifespan_context = lifespan
+    asgi = BodyGuard(asgi)
     if server.settings.transport_security is not None:
         asgi = HostGuard(asgi, server.settings.transport_security)
     return BearerAuth(asgi, token, PUBLIC_PATHS) if token else asgi

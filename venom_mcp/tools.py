@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from mcp.server.fastmcp import Context
 from pydantic import AfterValidator, Field
 
+from . import conversation as chat_args
 from .errors import VenomError
 from .records import (
     ActiveRuntime,
     CatalogResult,
     ChatResult,
+    Fit,
     ImportedServer,
     ImportedServers,
     InstalledModels,
@@ -41,6 +43,7 @@ from .records import (
     UnloadResult,
     Usage,
 )
+from .services.chat import build as build_chat
 from .services.profile import mark_catalog
 
 if TYPE_CHECKING:
@@ -192,15 +195,22 @@ class ToolCatalog:
         wait: Annotated[
             bool, Field(strict=True, description="Return only when the install ends, reporting progress.")
         ] = False,
+        force: Annotated[bool, Field(strict=True, description="Install although check_fit says it will not fit "
+                                                              "in memory (verdict no).")] = False,
+        confirm: Annotated[bool, Field(strict=True, description="Confirm a large install (over 20 GB) for a "
+                                                                "client that cannot be asked (later use).")] = False,
     ) -> Operation:
         """Download a model: `ollama pull` for Ollama, or the Hub files a runtime needs for Hugging Face.
 
         Returns the Operation at once (poll operation_status) unless wait=true. Progress is in real bytes.
         A Hugging Face install is checked against MODELS_MAX_DISK_GB before anything is written, resumes
         partial downloads, and verifies sha256. Installing a model that is already being installed returns
-        the running operation.
+        the running operation. It is checked against the free memory first (with what check_fit read, else the
+        files' sizes): a model that will not fit is refused with the numbers and what would fit, unless
+        force=true; one that runs only on the CPU or partly on the GPU is installed with a warning in the
+        operation's message.
         """
-        op = await self.app.registry.install(name, provider, runtime)
+        op = await self.app.registry.install(name, provider, runtime, force)
         if not wait:
             return op
         return await self._wait(op, ctx)
@@ -248,16 +258,42 @@ class ToolCatalog:
         return await self.app.operations.wait(op.operation_id)
 
     @tool("Activate a model", idempotent=True)
-    async def activate_model(self, name: Name, runtime: RuntimeName) -> ActiveRuntime:
+    async def activate_model(
+        self, name: Name, runtime: RuntimeName,
+        force: Annotated[bool, Field(strict=True, description="Activate although check_fit says it will not fit "
+                                                              "in memory (verdict no).")] = False,
+    ) -> ActiveRuntime:
         """Make an installed model the active one of a local runtime (ollama, vllm, llamacpp), verified.
 
         Waits for running requests and installs on the runtimes involved, stops the other local servers
         venom-mcp runs (and unloads an outside Ollama's models), starts or restarts the runtime with the model,
         and confirms that it lists the model and answers a 1-token completion; otherwise it rolls back and says
         why. Runs as an Operation (operation_type "activate"). Pairings: Ollama models on ollama; Hugging Face
-        models on vllm, or llamacpp for GGUF.
+        models on vllm, or llamacpp for GGUF. A model that will not fit in the free memory (check_fit) is refused
+        unless force=true; CPU-only or partial GPU placement comes back as a warning in the message.
         """
-        return await self.app.runtimes.activate(name, runtime)
+        return await self.app.runtimes.activate(name, runtime, force)
+
+    @tool("Will it fit?", read_only=True, open_world=True)
+    async def check_fit(
+        self,
+        name: Name,
+        provider: Annotated[ProviderName | None, Field(
+            default=None, description="huggingface or ollama; omit to tell by the name (org/repo is the Hub).")] = None,
+        runtime: OptionalRuntime = None,
+        context_length: Annotated[int | None, Field(
+            default=None, strict=True, ge=1, le=10_485_760,
+            description="Tokens of context; omit for what the runtime would use (Ollama's profile, the "
+                        "llama.cpp or vLLM command's setting, else its default).")] = None,
+    ) -> Fit:
+        """Will a model fit in this machine's memory, installed or not? An estimate from its metadata only.
+
+        Reads a GGUF file's header with HTTP Range requests (never the weights), Ollama's /api/show, or a repo's
+        config.json and safetensors parameter counts, and compares weights + KV cache + overhead with the VRAM
+        and RAM free now. verdict: gpu (every layer in VRAM), gpu_partial (gpu_layers of them), cpu (RAM only)
+        or no, with suggestions (a shorter context, a smaller quantization) when it does not fit.
+        """
+        return await self.app.fit.check(name, provider, runtime, context_length)
 
     @tool("Model capabilities", read_only=True)
     async def model_capabilities(self, name: Name) -> ModelCapabilities:
@@ -331,20 +367,34 @@ class ToolCatalog:
         /status, /models. Anything else comes back with handled=false and the list of commands."""
         return await self.app.runtimes.slash(text)
 
-    @tool("Chat with the active model", open_world=True)
+    @tool("Chat with a model", open_world=True)
     async def chat(
-        self,
-        prompt: Annotated[str, Field(min_length=1, max_length=100_000, description="The user message.")],
-        system: Annotated[str | None, Field(default=None, max_length=20_000, description="A system prompt.")] = None,
-        max_tokens: Annotated[int, Field(strict=True, ge=1, le=32_768, description="Most tokens to generate.")] = 256,
-        temperature: Annotated[float | None, Field(default=None, strict=True, ge=0, le=2)] = None,
+        self, prompt: chat_args.Prompt = None, messages: chat_args.Messages = None, system: chat_args.System = None,
+        model: Annotated[ModelName | None, Field(default=None, description="Any installed model, or a cloud model "
+                                                 "(gpt-4o-mini, gemini-2.0-flash), for this request only.")] = None,
+        max_tokens: chat_args.MaxTokens = 256, temperature: chat_args.Temperature = None, top_p: chat_args.TopP = None,
+        top_k: chat_args.TopK = None, seed: chat_args.Seed = None, stop: chat_args.Stop = None,
+        repeat_penalty: chat_args.RepeatPenalty = None, num_ctx: chat_args.NumCtx = None,
+        response_format: chat_args.ResponseFormat = None, tools: chat_args.Tools = None,
+        tool_choice: chat_args.ToolChoiceArg = None, think: chat_args.Think = None,
+        sensitive: chat_args.Sensitive = False,
     ) -> ChatResult:
-        """Send one prompt to the active runtime and return its answer, naming the provider, model and endpoint.
+        """Ask a model: one prompt, or a conversation (messages), and get its answer with the provider, model and
+        endpoint that gave it.
 
-        A model without a system role gets the system prompt folded into the user message. If the active runtime
-        fails, the runtimes of VENOM_FALLBACK_ORDER are tried in turn and `fallback_from` says which one failed.
+        The active model answers unless `model` names another installed model or a cloud model (the active runtime
+        stays as it is). Parameters a runtime does not take are dropped and named in `warnings`. response_format
+        gives JSON in `parsed`, checked against a schema; tools let the model ask for function calls (`tool_calls`);
+        think turns reasoning on, off or to a level (`thinking`). A prompt too long for the model's context is
+        refused before sending. If the runtime fails, VENOM_FALLBACK_ORDER is tried; `route_reason` says why a
+        runtime answered.
         """
-        return await self.app.chat.chat(prompt, system, max_tokens, temperature)
+        request = build_chat(
+            prompt=prompt, messages=messages, system=system, model=model, max_tokens=max_tokens,
+            temperature=temperature, top_p=top_p, top_k=top_k, seed=seed, stop=stop, repeat_penalty=repeat_penalty,
+            num_ctx=num_ctx, response_format=response_format, tools=tools, tool_choice=tool_choice, think=think,
+            sensitive=sensitive)
+        return await self.app.chat.ask(request)
 
     @tool("Resource usage", read_only=True)
     async def resource_usage(self) -> Usage:
@@ -372,7 +422,8 @@ class ToolCatalog:
     @tool("Provider metrics", read_only=True)
     async def provider_metrics(self) -> ProviderMetricsList:
         """Per provider: requests, errors, success rate, latency p50/p95/p99, tokens, cost in USD and a health
-        score (0..100) that falls when errors or latency rise. Counts since the server started."""
+        score (0..100) that falls when errors or latency rise; `models` gives the same per model. Counts and cost
+        come from the spend ledger ($VENOM_HOME/ledger.jsonl), so they survive restarts; latencies are recent."""
         return ProviderMetricsList(providers=self.app.governance.metrics())
 
     @tool("Request history", read_only=True)

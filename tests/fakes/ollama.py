@@ -16,6 +16,9 @@ so that the official ``ollama`` Python client works against it:
                             with a prompt: deterministic ``You said: <prompt>``, streamed or not
 * ``POST /api/chat``        deterministic ``echo: <last user message>``; a tool call when tools are offered
                             and the last message is a user message mentioning "weather"
+* ``format`` (chat, generate): ``"json"`` answers ``{"answer": <text>}``, a JSON schema a value matching it (what
+                            Ollama's grammar enforces); anything else is an error, as is a ``think`` other than a
+                            bool or ``"high"``/``"medium"``/``"low"``
 * ``POST /api/embed``, ``POST /api/embeddings``   deterministic unit vectors
 
 Model names are resolved like Ollama does: ``llama3.2`` means ``llama3.2:latest`` (a different tag from
@@ -45,6 +48,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tests.fakes.schema_example import example
 
 Fault = Literal["down_mid_pull", "pull_error", "error"]
 FAULTS: tuple[str, ...] = ("down_mid_pull", "pull_error", "error")
@@ -1081,11 +1086,25 @@ class FakeOllama:
 
     # ---- generate / chat ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _check_format_and_think(body: Mapping[str, Any]) -> None:
+        """What Ollama refuses of ``format`` and ``think`` (api.ThinkValue takes a bool or a level)."""
+        fmt = body.get("format")
+        if fmt not in (None, "", "json") and not isinstance(fmt, dict):
+            raise _BadRequest(f"invalid format: {json.dumps(json.dumps(fmt))}; expected \"json\" or a valid JSON "
+                              "Schema object", 500)
+        think = body.get("think")
+        if think is not None and not isinstance(think, bool) and think not in ("high", "medium", "low"):
+            raise _BadRequest(f"invalid think value: {json.dumps(think)} (must be \"high\", \"medium\", \"low\", "
+                              "true, or false)")
+
     def _answer(self, body: Mapping[str, Any], text: str) -> tuple[str, str]:
         """Apply ``format`` and ``options.num_predict`` to an answer; returns (text, done_reason)."""
         fmt = body.get("format")
-        if fmt == "json" or isinstance(fmt, dict):
+        if fmt == "json":
             text = json.dumps({"answer": text})
+        elif isinstance(fmt, dict):
+            text = json.dumps(example(fmt, text))
         options = body.get("options") or {}
         limit = options.get("num_predict") if isinstance(options, dict) else None
         if isinstance(limit, int) and limit >= 0:
@@ -1120,6 +1139,7 @@ class FakeOllama:
             body = await self._body(request)
             name = self._model_arg(body)
             keep_alive = self._keep_alive(body)
+            self._check_format_and_think(body)
             key = self._installed_or_404(name)
             model = self.installed[key].model
             if "completion" not in model.capabilities:
@@ -1176,6 +1196,7 @@ class FakeOllama:
             body = await self._body(request)
             name = self._model_arg(body)
             keep_alive = self._keep_alive(body)
+            self._check_format_and_think(body)
             key = self._installed_or_404(name)
             model = self.installed[key].model
             messages = body.get("messages") or []

@@ -13,14 +13,25 @@ Shapes follow the OpenAI REST API (https://platform.openai.com/docs/api-referenc
                                         ``data: {chat.completion.chunk}`` lines: a role chunk, content (or
                                         tool-call) deltas, a chunk with ``finish_reason``, a usage chunk when
                                         ``stream_options.include_usage`` is set, then ``data: [DONE]``
+* ``POST /tokenize``                    only with :attr:`FakeOpenAI.max_model_len` set: a local server's tokenizer
+                                        (vLLM's or llama-server's shape)
 
 Replies come from :attr:`FakeOpenAI.queue` (scripted with ``enqueue_text`` / ``enqueue_tool_call``, like
-simonw/llm's ``MockModel.enqueue``), oldest first; with an empty queue the reply is ``echo: <last user message>``.
+simonw/llm's ``MockModel.enqueue``), oldest first; with an empty queue the reply is ``echo: <last user message>``,
+``tool result: <content>`` after a tool message, or, when ``tools`` are offered, a call of the named or first tool
+if ``tool_choice`` requires one or the last user message mentions "weather" (arguments from its parameters schema).
+``response_format`` ``json_object`` answers ``{"answer": <reply>}``, ``json_schema`` (or llama-server's
+``json_object`` with a ``schema``) a value matching the schema (scripted replies come as they are: a model that breaks
+the format). ``reasoning_effort`` is taken by the models of :attr:`FakeOpenAI.reasoning_models` only, which in turn
+refuse ``max_tokens`` (``max_completion_tokens`` instead), as OpenAI's reasoning models do (Gemini's take it); their
+hidden reasoning shows in ``usage.completion_tokens_details.reasoning_tokens``.
 ``max_tokens`` / ``max_completion_tokens`` cut the reply (``finish_reason: "length"``).
 
 Errors use OpenAI's shape ``{"error": {"message", "type", "param", "code"}}``: 401 ``invalid_api_key`` when
 :attr:`FakeOpenAI.api_key` is set and the request lacks ``Authorization: Bearer <api_key>``, 404
-``model_not_found`` for an unknown model, 400 for a malformed request, 404 ``Invalid URL`` for unknown routes.
+``model_not_found`` for an unknown model, 400 for a malformed request (also a bad ``response_format``, a strict
+json_schema whose objects do not all set ``additionalProperties: false`` and require every property, ``tool_choice``
+without ``tools``, an unsupported ``reasoning_effort``), 404 ``Invalid URL`` for unknown routes.
 Fault injection: set ``fake.fault`` (see :data:`FAULTS` and :class:`FakeOpenAI`).
 """
 
@@ -42,6 +53,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tests.fakes.schema_example import example
+
 Fault = Literal["error", "slow", "not_found", "rate_limit"]
 FAULTS: tuple[str, ...] = ("error", "slow", "not_found", "rate_limit")
 
@@ -49,6 +62,10 @@ OPENAI_PREFIX = "/v1"
 GEMINI_PREFIX = "/v1beta/openai"
 PREFIXES: tuple[str, ...] = (OPENAI_PREFIX, GEMINI_PREFIX)
 DEFAULT_MODELS: tuple[str, ...] = ("gpt-4o-mini", "gemini-2.0-flash")
+# Models that take reasoning_effort (and refuse max_tokens); list them in ``models`` too to serve them.
+REASONING_MODELS: tuple[str, ...] = ("o4-mini", "gpt-5-mini", "gemini-2.5-flash")
+REASONING_EFFORTS: tuple[str, ...] = ("none", "minimal", "low", "medium", "high")
+EFFORT_TOKENS = {"none": 0, "minimal": 4, "low": 8, "medium": 16, "high": 32}
 SYSTEM_FINGERPRINT = "fp_fake0001"
 MODEL_CREATED = 1_721_172_741  # 2024-07-16, a fixed "created" for every listed model
 
@@ -117,6 +134,24 @@ class _BadRequest(Exception):
 
     def response(self) -> JSONResponse:
         return openai_error(self.message, self.status, param=self.param, code=self.code)
+
+
+def _strict_problem(schema: Any, where: str = "()") -> str | None:
+    """Why OpenAI's strict mode refuses a schema: every object sets additionalProperties false and requires every
+    property. None when it takes it."""
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("type") == "object" or "properties" in schema:
+        if schema.get("additionalProperties") is not False:
+            return f"In context={where}, 'additionalProperties' is required to be supplied and to be false."
+        missing = [k for k in schema.get("properties") or {} if k not in (schema.get("required") or [])]
+        if missing:
+            return (f"In context={where}, 'required' is required to be supplied and to be an array including every "
+                    f"key in properties. Missing '{missing[0]}'.")
+    for key, sub in (schema.get("properties") or {}).items():
+        if (problem := _strict_problem(sub, f"('properties', '{key}')")) is not None:
+            return problem
+    return _strict_problem(schema.get("items"), "('items',)") if "items" in schema else None
 
 
 def _model_not_found(model: str) -> _BadRequest:
@@ -247,6 +282,11 @@ class FakeOpenAI:
       owned_by:      ``owned_by`` of listed models (Gemini's prefix always says ``google``)
       gemini_model_prefix: prefix of the ids listed under :data:`GEMINI_PREFIX` (Gemini lists ``models/<id>``);
                      under that prefix a request may name the model with or without it
+      reasoning_models: model ids that take ``reasoning_effort`` (and refuse ``max_tokens``)
+      max_model_len: None (OpenAI, Gemini): ``POST /tokenize`` is an unknown route; a number: the server's own
+                     tokenizer beside ``/v1`` as vLLM serves it (``{"model", "prompt"}`` -> ``{"count",
+                     "max_model_len", "tokens"}``) and llama-server (``{"content"}`` -> ``{"tokens"}``), one token
+                     per word piece
       router_status: model id -> the ``status`` object llama-server's router mode lists it with
                      (``{"value": "loaded"|"unloaded"|"loading"|"sleeping"|..., "args": [...]}``)
       queue:         scripted replies (:class:`ScriptedReply`), consumed oldest first by chat completions
@@ -278,6 +318,8 @@ class FakeOpenAI:
         self.gemini_model_prefix = "models/"
         self.fault: Fault | None = None
         self.router_status: dict[str, dict[str, Any]] = {}
+        self.reasoning_models: set[str] = set(REASONING_MODELS)
+        self.max_model_len: int | None = None
         self.queue: list[ScriptedReply] = []
         self.hits: Counter[str] = Counter()
         self.requests: list[dict[str, Any]] = []
@@ -291,6 +333,7 @@ class FakeOpenAI:
                 Route(f"{prefix}/models/{{model:path}}", self._get_model, methods=["GET"]),
                 Route(f"{prefix}/chat/completions", self._chat, methods=["POST"]),
             ]
+        routes.append(Route("/tokenize", self._tokenize, methods=["POST"]))
         starlette = Starlette(routes=routes, exception_handlers={404: _invalid_url, 405: _invalid_url})
         self.app: ASGIApp = _Instrument(starlette, self)
 
@@ -308,6 +351,8 @@ class FakeOpenAI:
         self.gemini_model_prefix = "models/"
         self.fault = None
         self.router_status.clear()
+        self.reasoning_models = set(REASONING_MODELS)
+        self.max_model_len = None
         self.queue.clear()
         self.hits.clear()
         self.requests.clear()
@@ -405,11 +450,83 @@ class FakeOpenAI:
             )
         return model, messages
 
-    def _next_reply(self, messages: list[dict[str, Any]]) -> ScriptedReply:
+    def _next_reply(self, messages: list[dict[str, Any]], body: Mapping[str, Any]) -> ScriptedReply:
         if self.queue:
             return self.queue.pop(0)
         last_user: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
-        return ScriptedReply(content="echo: " + _content_text(last_user.get("content")))
+        user_text = _content_text(last_user.get("content"))
+        tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
+        choice = body.get("tool_choice")
+        if messages[-1].get("role") == "tool":
+            text = "tool result: " + _content_text(messages[-1].get("content"))
+        elif tools and choice != "none" and (choice == "required" or isinstance(choice, dict) or (
+                messages[-1].get("role") == "user" and re.search(r"\bweather\b", user_text, re.IGNORECASE))):
+            wanted = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
+            tool = next((t for t in tools if t["function"]["name"] == wanted), tools[0])["function"]
+            self._call_counter += 1
+            call_id = "call_" + hashlib.sha256(f"{tool['name']}\0{self._call_counter}".encode()).hexdigest()[:24]
+            arguments = example(tool.get("parameters") or {"type": "object"}, "Paris")
+            return ScriptedReply(tool_calls=[{"id": call_id, "type": "function", "function": {
+                "name": tool["name"], "arguments": json.dumps(arguments)}}])
+        else:
+            text = "echo: " + user_text
+        fmt = body.get("response_format") or {}
+        if fmt.get("type") == "json_object" and isinstance(fmt.get("schema"), dict):  # llama-server's spelling
+            text = json.dumps(example(fmt["schema"], text))
+        elif fmt.get("type") == "json_object":
+            text = json.dumps({"answer": text})
+        elif fmt.get("type") == "json_schema":
+            text = json.dumps(example(fmt["json_schema"].get("schema") or {}, text))
+        return ScriptedReply(content=text)
+
+    async def _tokenize(self, request: Request) -> Response:
+        if self.max_model_len is None:
+            return await _invalid_url(request, Exception())
+        body = json.loads(await request.body() or b"{}")
+        if "content" in body:  # llama-server
+            return JSONResponse({"tokens": list(range(_count_tokens(str(body["content"]))))})
+        count = _count_tokens(str(body.get("prompt") or ""))
+        return JSONResponse({"count": count, "max_model_len": self.max_model_len, "tokens": list(range(count))})
+
+    def _check_request(self, model: str, body: Mapping[str, Any], gemini: bool = False) -> None:
+        """What OpenAI refuses of response_format, tools, tool_choice, reasoning_effort and max_tokens."""
+        fmt = body.get("response_format")
+        if fmt is not None:
+            kind = fmt.get("type") if isinstance(fmt, dict) else None
+            if kind not in ("text", "json_object", "json_schema"):
+                raise _BadRequest(f"Invalid value: {kind!r}. Supported values are: 'json_object', 'json_schema', "
+                                  "and 'text'.", param="response_format.type", code="invalid_value")
+            if kind == "json_schema":
+                wrapper = fmt.get("json_schema")
+                for name, value in (("json_schema", wrapper), ("json_schema.name", (wrapper or {}).get("name"))):
+                    if not value:
+                        raise _BadRequest(f"Missing required parameter: 'response_format.{name}'.",
+                                          param=f"response_format.{name}", code="missing_required_parameter")
+                problem = _strict_problem(wrapper.get("schema") or {}) if wrapper.get("strict") else None
+                if problem:
+                    raise _BadRequest(f"Invalid schema for response_format '{wrapper['name']}': {problem}",
+                                      param="response_format", code="invalid_json_schema")
+        tools = body.get("tools")
+        for index, tool in enumerate(tools or []):
+            function = tool.get("function") if isinstance(tool, dict) else None
+            if not isinstance(function, dict) or not function.get("name") or tool.get("type") != "function":
+                raise _BadRequest(f"Missing required parameter: 'tools[{index}].function'.",
+                                  param=f"tools[{index}].function", code="missing_required_parameter")
+        if body.get("tool_choice") is not None and not tools:
+            raise _BadRequest("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
+                              "specified.", param="tool_choice")
+        effort = body.get("reasoning_effort")
+        reasoning = model in self.reasoning_models
+        if effort is not None and not reasoning:
+            raise _BadRequest("Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+                              param="reasoning_effort", code="unsupported_parameter")
+        if effort is not None and effort not in REASONING_EFFORTS:
+            raise _BadRequest(f"Invalid value: {effort!r}. Supported values are: "
+                              + ", ".join(f"'{e}'" for e in REASONING_EFFORTS) + ".",
+                              param="reasoning_effort", code="invalid_value")
+        if reasoning and not gemini and body.get("max_tokens") is not None:  # Gemini takes max_tokens
+            raise _BadRequest("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                              "'max_completion_tokens' instead.", param="max_tokens", code="unsupported_parameter")
 
     async def _chat(self, request: Request) -> Response:
         raw = await request.body()
@@ -423,9 +540,12 @@ class FakeOpenAI:
             model = self._resolve(request, name)
             if model is None:
                 raise _model_not_found(name)
+            self._check_request(model, body, gemini=request.url.path.startswith(GEMINI_PREFIX + "/"))
         except _BadRequest as exc:
             return exc.response()
-        reply = self._next_reply(messages)
+        reply = self._next_reply(messages, body)
+        hidden = EFFORT_TOKENS.get(str(body.get("reasoning_effort") or "medium"), 0) if model in self.reasoning_models \
+            else 0
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
         pieces = _pieces(reply.content or "")
         thought = _pieces(reply.reasoning or "")
@@ -439,14 +559,14 @@ class FakeOpenAI:
         prompt_tokens = sum(_count_tokens(_content_text(m.get("content"))) + 4 for m in messages) + 3
         prompt_tokens += 10 * len(body.get("tools") or [])
         calls = sum(8 + _count_tokens(c["function"]["arguments"]) for c in reply.tool_calls)
-        completion_tokens = len(thought) + len(pieces) + calls
+        completion_tokens = len(thought) + len(pieces) + calls + hidden
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
             "completion_tokens_details": {
-                "reasoning_tokens": len(thought),
+                "reasoning_tokens": len(thought) + hidden,
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from ..errors import NotFound, UpstreamError, UpstreamTimeout
-from .reply import Reply, split_thinking
+from .reply import Reply, split_thinking, tool_call
 
 
 class OllamaAdapter:
@@ -64,19 +64,27 @@ class OllamaAdapter:
         return dict(await self._request("POST", "/api/generate", body))
 
     async def chat(
-        self, model: str, messages: list[dict[str, str]], options: dict[str, object], keep_alive: str | None = None,
-        wait_seconds: float = 120,
+        self, model: str, messages: Sequence[Mapping[str, Any]], options: dict[str, object],
+        keep_alive: str | None = None, wait_seconds: float = 120, fields: Mapping[str, Any] | None = None,
     ) -> Reply:
-        """One non-streaming /api/chat answer. A thinking model's reasoning comes in `message.thinking` (or, from
-        older servers, inline in `<think>` tags); `done_reason` says why it stopped."""
-        body: dict[str, Any] = {"model": model, "messages": messages, "stream": False, "options": options}
+        """One non-streaming /api/chat answer. `fields` are more top-level fields of the request (`format`, `tools`,
+        `think`). A thinking model's reasoning comes in `message.thinking` (or, from older servers, inline in
+        `<think>` tags); tool calls in `message.tool_calls`, their arguments an object; `done_reason` says why it
+        stopped."""
+        body: dict[str, Any] = {"model": model, "messages": list(messages), "stream": False, "options": options,
+                                **(fields or {})}
         if keep_alive is not None:
             body["keep_alive"] = keep_alive
         reply = await self._request("POST", "/api/chat", body, wait_seconds)
         message = reply.get("message") or {}
         text, thinking = split_thinking(str(message.get("content") or ""), message.get("thinking") or None)
+        calls = tuple(
+            tool_call(call.get("id"), (call.get("function") or {}).get("name"),
+                      (call.get("function") or {}).get("arguments"), index)
+            for index, call in enumerate(message.get("tool_calls") or []))
         return Reply(text=text, thinking=thinking, finish_reason=reply.get("done_reason"),
-                     prompt_tokens=reply.get("prompt_eval_count"), completion_tokens=reply.get("eval_count"))
+                     prompt_tokens=reply.get("prompt_eval_count"), completion_tokens=reply.get("eval_count"),
+                     tool_calls=calls)
 
     async def pull(self, model: str) -> AsyncIterator[dict[str, Any]]:
         """The NDJSON progress lines of a pull, as Ollama sends them. An `{"error": ...}` line raises."""

@@ -1,13 +1,15 @@
-"""OpenAI-compatible servers (vLLM, llama.cpp, OpenAI, Gemini): what they serve, and one chat completion."""
+"""OpenAI-compatible servers (vLLM, llama.cpp, OpenAI, Gemini): what they serve, their tokenizers, and one chat
+completion."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from ..errors import UpstreamError
-from .reply import Reply, split_thinking
+from .reply import Reply, split_thinking, tool_call
 
 
 async def served_models(client: httpx.AsyncClient, endpoint: str, wait_seconds: float = 5) -> list[str]:
@@ -30,8 +32,45 @@ def _ready(status: object) -> bool:
     return status.get("value") in ("loaded", "sleeping") and not status.get("failed")
 
 
-# The parameters the OpenAI SDK takes as arguments; the runtime table says which ones each runtime accepts.
-STANDARD = frozenset({"max_tokens", "temperature", "top_p", "seed", "stop"})
+# The request fields the OpenAI SDK takes as arguments (the others go in extra_body); the parameter table
+# (generation.py) says which ones each runtime accepts.
+STANDARD = frozenset({"max_tokens", "max_completion_tokens", "temperature", "top_p", "seed", "stop", "response_format",
+                      "tools", "tool_choice", "reasoning_effort"})
+
+
+class Tokenizers:
+    """Token counts from the server's own tokenizer, where it offers one: vLLM's and llama-server's `POST /tokenize`,
+    llama-cpp-python's `POST /extras/tokenize` (beside the `/v1` of the endpoint). A server without one gives None,
+    and is not asked again."""
+
+    ROUTES: Mapping[str, tuple[str, ...]] = {"vllm": ("/tokenize",), "llamacpp": ("/tokenize", "/extras/tokenize")}
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+        self._route: dict[str, str | None] = {}  # endpoint -> the route that answered (None: none does)
+
+    async def count(self, runtime: str, endpoint: str, model: str, text: str,
+                    wait_seconds: float = 5) -> tuple[int, int | None] | None:
+        """(tokens of `text`, the server's context length when it says it: vLLM's max_model_len), or None."""
+        root = endpoint.rstrip("/").removesuffix("/v1")
+        known = self._route.get(endpoint, "")
+        routes = () if known is None else (known,) if known else self.ROUTES.get(runtime, ())
+        for route in routes:
+            body = ({"model": model, "prompt": text} if runtime == "vllm" else
+                    {"input": text, "model": model} if route == "/extras/tokenize" else {"content": text})
+            try:
+                response = await self._client.post(root + route, json=body, timeout=wait_seconds)
+                data = response.json() if response.status_code == 200 else None
+                tokens = data.get("tokens") if isinstance(data, dict) else None
+            except (httpx.HTTPError, ValueError):
+                tokens = None
+            if isinstance(tokens, list):
+                self._route[endpoint] = route
+                limit = data.get("max_model_len") if isinstance(data, dict) else None
+                return len(tokens), limit if isinstance(limit, int) else None
+        if routes:
+            self._route[endpoint] = None
+        return None
 
 
 class OpenAIClients:
@@ -52,14 +91,15 @@ class OpenAIClients:
             )
         return self._clients[key]
 
-    async def chat(self, *, base_url: str, api_key: str | None, model: str, messages: list[dict[str, str]],
-                   params: dict[str, object]) -> Reply:
+    async def chat(self, *, base_url: str, api_key: str | None, model: str, messages: Sequence[Mapping[str, Any]],
+                   params: Mapping[str, object], extra_body: Mapping[str, object] | None = None) -> Reply:
         """One chat completion. Parameters outside the SDK's arguments (repetition_penalty, top_k...) go in
-        extra_body. Reasoning comes as `reasoning_content` (llama.cpp, DeepSeek, older vLLM) or `reasoning` (newer
-        vLLM), fields the SDK keeps as extras, or inline in `<think>` tags when the server has no reasoning parser."""
-        request: dict[str, Any] = {"model": model, "messages": messages}
+        extra_body, with `extra_body`. Reasoning comes as `reasoning_content` (llama.cpp, DeepSeek, older vLLM) or
+        `reasoning` (newer vLLM), fields the SDK keeps as extras, or inline in `<think>` tags when the server has no
+        reasoning parser. Tool calls come with their arguments as a JSON string, parsed here."""
+        request: dict[str, Any] = {"model": model, "messages": list(messages)}
         request.update({k: v for k, v in params.items() if k in STANDARD})
-        extra = {k: v for k, v in params.items() if k not in STANDARD}
+        extra = {**{k: v for k, v in params.items() if k not in STANDARD}, **(extra_body or {})}
         if extra:
             request["extra_body"] = extra
         response = await self.get(base_url, api_key).chat.completions.create(**request)
@@ -68,9 +108,12 @@ class OpenAIClients:
         extras = choice.message.model_extra or {}
         reasoning = extras.get("reasoning_content") or extras.get("reasoning")
         text, thinking = split_thinking(str(choice.message.content or ""), str(reasoning) if reasoning else None)
+        calls = tuple(
+            tool_call(call.id, getattr(call.function, "name", None), getattr(call.function, "arguments", None), index)
+            for index, call in enumerate(choice.message.tool_calls or []))
         return Reply(text=text, thinking=thinking, finish_reason=choice.finish_reason,
                      prompt_tokens=usage.prompt_tokens if usage else None,
-                     completion_tokens=usage.completion_tokens if usage else None)
+                     completion_tokens=usage.completion_tokens if usage else None, tool_calls=calls)
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -2,16 +2,19 @@
 
 Adding a runtime is one row here plus its adapter. A row says what kind of runtime it is, which settings hold its
 endpoint, start command, systemd unit and API key (with the environment names users see in messages), its default
-port, how our generation parameters are named there, and which VENOM_RUNTIME_PROFILE values expose it.
+port, and which VENOM_RUNTIME_PROFILE values expose it. How each runtime names, bounds and places our generation
+parameters is the parameter table beside it (generation.py), which `RuntimeSpec.parameters` reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
+
+from . import generation
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -36,43 +39,37 @@ class RuntimeSpec:
     key_env: str | None = None
     default_model: str | None = None  # cloud: what /gpt and /gem use without a model
     profiles: tuple[str, ...] = ()  # VENOM_RUNTIME_PROFILE values that expose it
-    # Our parameter name -> the runtime's name; a parameter missing here is not supported there.
-    parameters: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def parameters(self) -> Mapping[str, str]:
+        """Our parameter name -> the runtime's name (generation.py); a parameter missing is not supported there."""
+        return generation.native_names(self.name)
 
     @property
     def local(self) -> bool:
         return self.kind == "local"
 
 
-_OPENAI_PARAMETERS = {"max_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p", "seed": "seed",
-                      "stop": "stop"}
-
 RUNTIMES: Mapping[str, RuntimeSpec] = MappingProxyType({spec.name: spec for spec in (
     RuntimeSpec(
         "ollama", "local", "ollama", "ollama_host", "OLLAMA_HOST", 11434, "ollama_command", "VENOM_OLLAMA_COMMAND",
         "ollama_systemd_unit", "VENOM_OLLAMA_SYSTEMD_UNIT", profiles=("light", "full"),
-        parameters={"max_tokens": "num_predict", "temperature": "temperature", "top_p": "top_p", "top_k": "top_k",
-                    "seed": "seed", "stop": "stop", "repeat_penalty": "repeat_penalty", "num_ctx": "num_ctx"},
     ),
     RuntimeSpec(
         "vllm", "local", "openai", "vllm_endpoint", "VLLM_ENDPOINT", 8001, "vllm_command", "VENOM_VLLM_COMMAND",
         "vllm_systemd_unit", "VENOM_VLLM_SYSTEMD_UNIT", profiles=("full",),
-        parameters={**_OPENAI_PARAMETERS, "top_k": "top_k", "repeat_penalty": "repetition_penalty"},
     ),
     RuntimeSpec(
         "llamacpp", "local", "openai", "llamacpp_endpoint", "LLAMACPP_ENDPOINT", 8002, "llamacpp_command",
         "VENOM_LLAMACPP_COMMAND", "llamacpp_systemd_unit", "VENOM_LLAMACPP_SYSTEMD_UNIT", profiles=("full",),
-        parameters={**_OPENAI_PARAMETERS, "top_k": "top_k", "repeat_penalty": "repeat_penalty"},
     ),
     RuntimeSpec(
         "openai", "cloud", "openai", "openai_base_url", "OPENAI_BASE_URL", key_setting="openai_api_key",
         key_env="OPENAI_API_KEY", default_model="gpt-4o-mini", profiles=("light", "llm_off", "full"),
-        parameters=_OPENAI_PARAMETERS,
     ),
     RuntimeSpec(
         "google", "cloud", "openai", "google_base_url", "GOOGLE_BASE_URL", key_setting="google_api_key",
         key_env="GOOGLE_API_KEY", default_model="gemini-2.0-flash", profiles=("light", "llm_off", "full"),
-        parameters={k: v for k, v in _OPENAI_PARAMETERS.items() if k != "seed"},
     ),
 )})
 
@@ -123,8 +120,7 @@ def unit(settings: Settings, runtime: str) -> str | None:
 
 
 def map_parameters(runtime: str, params: Mapping[str, object]) -> tuple[dict[str, object], list[str]]:
-    """Rename generation parameters for `runtime`: (the mapped ones, the names it does not take). Unset ones go."""
-    names = spec(runtime).parameters
-    mapped = {names[k]: v for k, v in params.items() if v is not None and k in names}
-    dropped = [k for k, v in params.items() if v is not None and k not in names]
-    return mapped, dropped
+    """Rename generation parameters for `runtime`: (the mapped ones, wherever they go, and the names it does not
+    take). Unset ones go. generation.translate also says where each one goes in the request."""
+    found = generation.translate(runtime, params)
+    return {**found.options, **found.body, **found.extra_body}, found.dropped

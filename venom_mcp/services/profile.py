@@ -20,9 +20,14 @@ def local(settings: Settings) -> tuple[str, ...]:
 
 
 def refusal(settings: Settings, runtime: str, doing: str) -> str:
-    exposed = ", ".join(local(settings)) or "no local runtime"
+    return refusal_of(settings.runtime_profile, runtime, doing)
+
+
+def refusal_of(profile: str, runtime: str, doing: str) -> str:
+    """Why `profile` does not allow `doing` on `runtime`, and the fix (for callers that hold no Settings)."""
+    exposed = ", ".join(table.exposed(profile, "local")) or "no local runtime"
     fix = "set VENOM_RUNTIME_PROFILE=full" if runtime in table.exposed("full") else "choose another runtime"
-    return (f"VENOM_RUNTIME_PROFILE={settings.runtime_profile} does not allow {doing} on {runtime} "
+    return (f"VENOM_RUNTIME_PROFILE={profile} does not allow {doing} on {runtime} "
             f"(local runtimes it allows: {exposed}); {fix}")
 
 

@@ -44,6 +44,8 @@ from .operations import Operations, Progress
 from .runtime_state import RuntimeState
 
 Activator = Callable[[str, str], Awaitable[ActiveRuntime]]
+# services/fit: asked before an install starts; raises to refuse, or returns a warning for the operation's message.
+FitGate = Callable[[str, Provider, Runtime | None, bool, HubPlan | None], Awaitable[str | None]]
 
 log = logging.getLogger(__name__)
 _MANIFEST = TypeAdapter(list[ModelMetadata])
@@ -96,6 +98,8 @@ class ModelRegistry:
         self._deciding = SingleFlight()
         # activate_model of SPEC section 6: the runtimes do it; the App hands their activation in.
         self.activator: Activator | None = None
+        # "Will it fit?" before an install (services/fit); the App hands it in.
+        self.fit_gate: FitGate | None = None
 
     # ---- SPEC section 6 names ---------------------------------------------------------------------
 
@@ -106,8 +110,9 @@ class ModelRegistry:
             raise InvalidArgument("this registry was built without a catalog")
         return await self._catalog.list_models(provider, query, limit)
 
-    async def install_model(self, model_name: str, provider: Provider, runtime: Runtime | None = None) -> str:
-        return (await self.install(model_name, provider, runtime)).operation_id
+    async def install_model(self, model_name: str, provider: Provider, runtime: Runtime | None = None,
+                            force: bool = False) -> str:
+        return (await self.install(model_name, provider, runtime, force)).operation_id
 
     def get_operation_status(self, operation_id: str) -> Operation:
         return self.operations.get(operation_id)
@@ -241,31 +246,39 @@ class ModelRegistry:
 
     # ---- install ----------------------------------------------------------------------------------
 
-    async def install(self, name: str, provider: Provider, runtime: Runtime | None = None) -> Operation:
+    async def install(self, name: str, provider: Provider, runtime: Runtime | None = None,
+                      force: bool = False) -> Operation:
         """Start an install, or return the one already running for this model (every concurrent caller gets the
-        same operation)."""
+        same operation). A model that will not fit in memory (services/fit) is refused unless `force`."""
         check_model_name(name)
         if provider == "ollama":
             name = ollama_name(name)
             if runtime not in (None, "ollama"):
                 raise InvalidArgument(f"Ollama models run on runtime 'ollama' only, not {runtime!r}")
             profile.require(self.settings, "ollama", "installs (ollama pull)")
-        decide = functools.partial(self._start_install, name, provider, runtime)
+        decide = functools.partial(self._start_install, name, provider, runtime, force)
         return await self._deciding.run(("install", provider, name, runtime), decide)
 
-    async def _start_install(self, name: str, provider: Provider, runtime: Runtime | None) -> Operation:
+    async def _start_install(self, name: str, provider: Provider, runtime: Runtime | None,
+                             force: bool = False) -> Operation:
         if running := self.operations.running(name, provider, "install"):
             return running
         if provider == "ollama":
             if done := self._installed_by(name, provider):
                 return done
             await self.ollama.version()  # unreachable Ollama: a clear error now, and nothing written
+            note = await self._fit(name, "ollama", "ollama", force, None)
             if running := self.operations.running(name, provider, "install"):
                 return running
-            return self.operations.start(name, "ollama", "ollama", "install", lambda p: self._pull(name, p))
-        return await self._install_from_hub(name, runtime)
+            return self.operations.start(name, "ollama", "ollama", "install",
+                                         lambda p: _noted(self._pull(name, p), note))
+        return await self._install_from_hub(name, runtime, force)
 
-    async def _install_from_hub(self, name: str, runtime: Runtime | None) -> Operation:
+    async def _fit(self, name: str, provider: Provider, runtime: Runtime | None, force: bool,
+                   plan: HubPlan | None) -> str | None:
+        return await self.fit_gate(name, provider, runtime, force, plan) if self.fit_gate else None
+
+    async def _install_from_hub(self, name: str, runtime: Runtime | None, force: bool = False) -> Operation:
         repo, quant = split_hf_name(name)
         if runtime not in (None, "vllm", "llamacpp"):
             raise InvalidArgument(f"Hugging Face models run on 'vllm' or, for GGUF repos, 'llamacpp'; not {runtime!r}")
@@ -289,8 +302,14 @@ class ModelRegistry:
                 f"{entry_name} needs {needed_gb:.2f} GB but {self.disk_usage_gb():.2f} of "
                 f"{self.settings.models_max_disk_gb:g} GB are used: remove a model or raise MODELS_MAX_DISK_GB"
             )
+        note = await self._fit(entry_name, "huggingface", chosen, force, plan)
+        if running := self.operations.running(entry_name, "huggingface", "install") or self._installed_by(
+            entry_name, "huggingface"
+        ):  # asked again while the fit was checked
+            return running
         return self.operations.start(
-            entry_name, "huggingface", chosen, "install", lambda p: self._download(entry_name, plan, chosen, p)
+            entry_name, "huggingface", chosen, "install",
+            lambda p: _noted(self._download(entry_name, plan, chosen, p), note),
         )
 
     def _installed_by(self, name: str, provider: Provider) -> Operation | None:
@@ -399,6 +418,12 @@ class ModelRegistry:
                 freed = f"; freed {freed_bytes / GB:.2f} GB"
         self.store.update(lambda models: [m for m in models if m.name != name])
         return f"removed {name}{freed}"
+
+
+async def _noted(job: Awaitable[str], note: str | None) -> str:
+    """The job's final message, with the fit check's warning or note (services/fit) after it."""
+    message = await job
+    return f"{message}; {note}" if note else message
 
 
 def _combined_sha(hashes: dict[str, str]) -> str | None:

@@ -15,6 +15,28 @@ if TYPE_CHECKING:
 PUBLIC_PATHS = ("/health", "/models", "/models/static/dashboard.js", "/models/static/dashboard.css")
 
 
+# A model name in a path: at most three '/'-separated parts (`hf.co/org/repo:Q4_K_M`) of the name characters, and
+# never one of the API's own sub-paths, so `DELETE /api/v1/models/{name}` (the original design's alias) does not
+# swallow `/api/v1/models/operations/...` or turn an unknown GET path into a 405.
+MODEL_IN_PATH = r"(?!operations/|registry/)[A-Za-z0-9_.:-]+(?:/[A-Za-z0-9_.:-]+){0,2}"
+
+
+def _register_model_convertor() -> None:
+    from starlette.convertors import CONVERTOR_TYPES, Convertor, register_url_convertor
+
+    class ModelName(Convertor[str]):
+        regex = MODEL_IN_PATH
+
+        def convert(self, value: str) -> str:
+            return value
+
+        def to_string(self, value: str) -> str:
+            return value
+
+    if "model" not in CONVERTOR_TYPES:
+        register_url_convertor("model", ModelName())
+
+
 def mount(server: FastMCP) -> None:
     """Add the REST routes, /openapi.json and the dashboard to the server's HTTP app."""
     from starlette.requests import Request
@@ -33,9 +55,10 @@ def mount(server: FastMCP) -> None:
 
         return handler
 
-    # The path convertor lets a model name keep its '/' (sent as %2F, which the server decodes before routing).
+    # The `model` convertor lets a model name keep its '/' (sent as %2F, which the server decodes before routing).
+    _register_model_convertor()
     for endpoint in ROUTES:
-        path = endpoint.path.replace("{model_name}", "{model_name:path}")
+        path = endpoint.path.replace("{model_name}", "{model_name:model}")
         server.custom_route(path, [endpoint.method], name=endpoint.name)(bind(endpoint))
     server.custom_route("/api/v1/models", ["GET"], name="models")(api.models)
     server.custom_route("/api/v1/models/operations/{operation_id}/events", ["GET"],
@@ -51,10 +74,14 @@ def mount(server: FastMCP) -> None:
 
 
 def json_errors(asgi: Starlette) -> None:
-    """Unknown paths and wrong methods answer JSON in the API's error shape, like every other answer."""
+    """Unknown paths, wrong methods and unexpected failures answer JSON in the API's error shape, like every other
+    answer (the Host/Origin checks and the body guard in front of the routes answer JSON too: see guard.py)."""
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
+
+    # A path with a trailing '/' would get a bodiless 307 to the path without it; it is an unknown path instead.
+    asgi.router.redirect_slashes = False
 
     async def refuse(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)  # Starlette hands status-code handlers its HTTPException
@@ -65,5 +92,11 @@ def json_errors(asgi: Starlette) -> None:
         return JSONResponse({"success": False, "error": message}, status_code=exc.status_code,
                             headers={"allow": allow} if allow else None)
 
+    async def failed(request: Request, exc: Exception) -> Response:
+        # Starlette logs the exception with its traceback after this answer; the client gets no trace of it.
+        return JSONResponse({"success": False, "error": f"internal error in {request.method} {request.url.path}; "
+                                                         "the server log has the details"}, status_code=500)
+
     asgi.add_exception_handler(404, refuse)
     asgi.add_exception_handler(405, refuse)
+    asgi.add_exception_handler(500, failed)

@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..jsontext import MAX_BYTES
 from .rest import MODELS, OPERATIONS, ROUTES, Endpoint
 
 if TYPE_CHECKING:
@@ -15,7 +16,9 @@ if TYPE_CHECKING:
 
 REASONS = {400: "Bad input; the error names the fix", 404: "Unknown model or operation",
            409: "Conflicts with the current state (the active model, the disk quota)",
-           503: "An upstream source or the runtime is down or not configured"}
+           503: "An upstream source or the runtime is down or not configured",
+           413: f"The body is over {MAX_BYTES // (1024 * 1024)} MiB",
+           415: "The body was not sent with Content-Type: application/json"}
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -99,6 +102,7 @@ class _Builder:
             if either:
                 fields["allOf"] = [{"anyOf": [{"required": [name]} for name in names]} for names in either]
             doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": fields}}}
+            doc["responses"].update(_errors((413, 415)))
         return doc
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ValidationError
 
 from ..errors import ConfigError, Conflict, InvalidArgument, NotFound, QuotaExceeded, UpstreamError
+from ..jsontext import JsonRefused, loads
 from ..records import ACTIVE_STATUSES
 from ..textargs import from_text, json_type
 
@@ -134,6 +135,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              {"model_name": ("path", "name")}, errors=(400, 404)),
     Endpoint("POST", "/api/v1/translate", "translate", "Translate text through the active model",
              b("text", "source_lang", "target_lang", "use_cache"), errors=(400, 503)),
+    Endpoint("POST", "/api/v1/chat", "chat", "Ask the active model, or any installed or cloud model (model=)",
+             b("prompt", "messages", "system", "model", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop",
+               "repeat_penalty", "num_ctx", "response_format", "tools", "tool_choice", "think", "sensitive"),
+             errors=(400, 404, 409, 503)),
     Endpoint("GET", "/api/v1/system/llm-servers/active", "runtime_status",
              "The active runtime and the health of each local server", envelope=_active_server,
              envelope_schema={"active_server": _NULLABLE_STR, "active_model": _NULLABLE_STR}, errors=()),
@@ -151,6 +156,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              errors=(400, 503)),
     Endpoint("GET", "/api/v1/history/requests", "request_history", "Language-model requests, newest first",
              q("limit"), errors=(400,)),
+    Endpoint("POST", f"{MODELS}/fit", "check_fit",
+             "Will a model fit in the free memory? An estimate from its metadata (installed or not)",
+             b("name", "provider", "runtime", "context_length"), errors=(400, 404, 503)),
     Endpoint("POST", f"{MODELS}/unload-all", "unload_models",
              "Unload the models of one local runtime (body: runtime) or of all, freeing their memory",
              b("runtime"), errors=(400, 409, 503)),
@@ -247,9 +255,9 @@ class RestApi:
         body: Any = {}
         if any(where == "body" for where, _ in endpoint.params.values()):
             try:
-                body = json.loads(await request.body() or b"{}")
-            except ValueError as exc:
-                raise ApiError(400, f"the body is not JSON ({exc}); send a JSON object") from exc
+                body = loads(await request.body() or b"{}")
+            except JsonRefused as exc:
+                raise ApiError(400, f"the body is refused: {exc}; send a JSON object") from exc
             if not isinstance(body, dict):
                 raise ApiError(400, "send a JSON object, e.g. {\"name\": \"llama3:latest\", \"runtime\": \"ollama\"}")
         arguments = dict(endpoint.fixed)

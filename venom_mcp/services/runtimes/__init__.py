@@ -5,6 +5,7 @@ activation, switching and slash commands. Chat lives in `services/chat.py`."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ...adapters import runtimes as table
@@ -43,6 +44,8 @@ class RuntimeController:
         self.control_ = Control(health, registry)
         self.activation = Activation(self.control_, operations, gates, clients)
         self.clients = clients
+        # "Will it fit?" before an activation (services/fit): raises to refuse, or returns a warning; the App sets it.
+        self.fit_gate: Callable[[str, str, str, bool], Awaitable[str | None]] | None = None
 
     # ---- status -----------------------------------------------------------------------------------
 
@@ -111,8 +114,9 @@ class RuntimeController:
 
     # ---- activation and switching -----------------------------------------------------------------
 
-    async def activate(self, name: str, runtime: str) -> ActiveRuntime:
-        """Serve `name` on `runtime` as a verified transaction (activation.py); the active runtime after it."""
+    async def activate(self, name: str, runtime: str, force: bool = False) -> ActiveRuntime:
+        """Serve `name` on `runtime` as a verified transaction (activation.py); the active runtime after it.
+        A model that will not fit in memory (services/fit) is refused first, unless `force`."""
         if not table.spec(runtime).local:
             raise InvalidArgument(f"activate_model serves local runtimes (ollama, vllm, llamacpp); "
                                   f"use switch_runtime for {runtime}")
@@ -122,8 +126,9 @@ class RuntimeController:
         if runtime not in allowed:
             raise InvalidArgument(f"{entry.name} ({entry.provider}) cannot run on {runtime}; "
                                   f"valid runtimes: {', '.join(allowed)}")
+        note = await self.fit_gate(entry.name, entry.provider, runtime, force) if self.fit_gate else None
         message = await self.activation.run(runtime, entry.name, entry.provider)
-        return self._confirmed(runtime, entry.name, message)
+        return self._confirmed(runtime, entry.name, f"{message}; {note}" if note else message)
 
     def _confirmed(self, runtime: str, model: str, message: str) -> ActiveRuntime:
         """What a completed activation established: the transaction itself just confirmed it is served."""

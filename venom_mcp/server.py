@@ -138,6 +138,9 @@ def build_server(app: App, host: str = "127.0.0.1", port: int = 8765) -> FastMCP
                 openWorldHint=meta.open_world,
             ),
         )
+    from .prompts import register as register_prompts
+
+    register_prompts(server, app)  # the slash commands as MCP prompts, and completions of model names
 
     @server.custom_route("/health", methods=["GET"])  # type: ignore[untyped-decorator]
     async def health(_: Request) -> Response:

@@ -1,0 +1,97 @@
+"""MCP prompts: the chat slash commands as prompts, so an MCP client's slash menu shows `/gpt`, `/gem`, `/ollama`,
+`/vllm`, `/llamacpp`, `/status` and `/models`; getting one does what `run_slash_command` does and returns a message
+that says what is active now. `install` walks an agent through choosing, fitting and installing a model.
+Completions offer installed model names for the `model` arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field
+
+from .services.runtimes import SLASH_TARGETS
+
+if TYPE_CHECKING:
+    from mcp.server.fastmcp import FastMCP
+    from mcp.types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
+
+    from .app import App
+
+SWITCHES = {
+    "gpt": "Switch the active runtime to OpenAI (optionally one of its models, e.g. gpt-4o-mini).",
+    "gem": "Switch the active runtime to Google Gemini (optionally one of its models, e.g. gemini-2.0-flash).",
+    "ollama": "Make an installed Ollama model the active one.",
+    "vllm": "Make an installed Hugging Face model the active one, served by vLLM.",
+    "llamacpp": "Make an installed GGUF model the active one, served by llama.cpp.",
+}
+INSTALL_STEPS = """Help me install a language model{about}, step by step, with the venom-mcp tools:
+1. Find candidates: list_models(provider={provider!r}{query}) and trending_models; show name, size and downloads.
+2. For the one I pick, check_fit(name=...) and tell me the verdict (gpu, gpu_partial, cpu or no) and the numbers;
+   if it is `no`, suggest what check_fit says would fit (a smaller quantization or a shorter context).
+3. Install it with install_model(name=..., provider=..., wait=true) and report the progress and the result.
+4. Make it the active model with activate_model(name=..., runtime=...) and confirm with runtime_status."""
+
+
+def register(server: FastMCP, app: App) -> None:
+    """Add the prompts and the completion handler to the server (public FastMCP API only)."""
+    from mcp.server.fastmcp.prompts import Prompt
+
+    for command, description in SWITCHES.items():
+        server.add_prompt(Prompt.from_function(_switch(app, command), name=command, title=f"/{command}",
+                                               description=description))
+    for command, description in (("status", "Which runtime and model are active, and whether they answer."),
+                                 ("models", "The installed models and the runtime of each.")):
+        server.add_prompt(Prompt.from_function(_plain(app, command), name=command, title=f"/{command}",
+                                               description=description))
+    server.add_prompt(Prompt.from_function(_install, name="install", title="Install a model",
+                                           description="A guided install: search, check the fit, install, activate."))
+
+    @server.completion()  # type: ignore[no-untyped-call, untyped-decorator]
+    async def complete(ref: PromptReference | ResourceTemplateReference, argument: CompletionArgument,
+                       context: CompletionContext | None) -> Completion | None:
+        from mcp.types import Completion
+
+        if argument.name not in ("model", "name"):
+            return None
+        installed = await app.registry.installed()
+        runtime = SLASH_TARGETS.get(getattr(ref, "name", ""), None)
+        names = sorted(m.name for m in installed.models if runtime in (None, m.runtime))
+        found = [n for n in names if n.startswith(argument.value)][:100]
+        return Completion(values=found, total=len(found), hasMore=False)
+
+
+# Module-level: the annotations are evaluated by name (from __future__ import annotations).
+LOCAL_MODEL = "An installed model (installed_models lists them)."
+CLOUD_MODEL = "A model name; omit for the runtime's default."
+
+
+def _switch(app: App, command: str) -> Callable[..., Awaitable[str]]:
+    async def switch_required(model: Annotated[str, Field(description=LOCAL_MODEL)]) -> str:
+        return await _run(app, f"/{command} {model}")
+
+    async def switch_optional(model: Annotated[str | None, Field(description=CLOUD_MODEL)] = None) -> str:
+        return await _run(app, f"/{command} {model}" if model else f"/{command}")
+
+    return switch_required if command in ("ollama", "vllm", "llamacpp") else switch_optional
+
+
+def _plain(app: App, command: str) -> Callable[[], Awaitable[str]]:
+    async def show() -> str:
+        return await _run(app, f"/{command}")
+
+    return show
+
+
+async def _run(app: App, text: str) -> str:
+    result = await app.runtimes.slash(text)
+    return f"venom-mcp {result.command}: {result.message}"
+
+
+def _install(query: Annotated[str | None, Field(description="What to look for, e.g. 'qwen coder'.")] = None,
+             provider: Annotated[str, Field(description="huggingface or ollama.")] = "ollama") -> str:
+    return INSTALL_STEPS.format(about=f" ({query})" if query else "", provider=provider,
+                                query=f", query={query!r}" if query else "")
+
+
+__all__ = ["SWITCHES", "register"]

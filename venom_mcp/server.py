@@ -16,7 +16,7 @@ from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, ErrorData,
 
 from . import __version__
 from .app import App
-from .errors import ConfigError
+from .errors import ConfigError, NotFound
 from .tools import ToolCatalog
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class VenomMCP(FastMCP):
         except McpError:
             raise
         except Exception as exc:
-            if not await self._knows_resource(str(uri)):
+            if _caused_by(exc, NotFound) or not await self._knows_resource(str(uri)):
                 raise McpError(ErrorData(code=RESOURCE_NOT_FOUND, message=f"resource not found: {str(uri)[:200]}; "
                                          "resources/list and resources/templates/list name them")) from exc
             raise McpError(ErrorData(code=INTERNAL_ERROR, message=f"reading {str(uri)[:200]} failed: {exc}")) from exc
@@ -113,6 +113,16 @@ class VenomMCP(FastMCP):
             raise McpError(ErrorData(code=INTERNAL_ERROR, message=str(exc))) from exc
 
 
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Is `kind` anywhere in the chain of causes (FastMCP wraps a resource function's error in its own)?"""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def build_server(app: App, host: str = "127.0.0.1", port: int = 8765) -> FastMCP:
     # FastMCP enters this once per MCP session (streamable HTTP runs one per client), so it must not close the
     # App: that is done once, when the process's transport ends (serve_stdio, http_app's lifespan, the CLI).
@@ -141,6 +151,9 @@ def build_server(app: App, host: str = "127.0.0.1", port: int = 8765) -> FastMCP
     from .prompts import register as register_prompts
 
     register_prompts(server, app)  # the slash commands as MCP prompts, and completions of model names
+    from .mcp_resources import register as register_resources
+
+    register_resources(server, app)  # venom://models/installed, venom://runtime/status, operations, capabilities
 
     @server.custom_route("/health", methods=["GET"])  # type: ignore[untyped-decorator]
     async def health(_: Request) -> Response:

@@ -109,8 +109,11 @@ async def test_news_in_polish_and_failure_keeps_originals(translator: ClientSess
     polish = await call(translator, "model_news", kind="blog", limit=3, lang="pl")
     assert [i["title"] for i in polish["items"]] == ["echo: " + i["title"] for i in plain["items"]]
     assert polish["error"] is None
+    assert {(i["llm_provider"], i["llm_model"]) for i in polish["items"]} == {("ollama", "llama3.2:1b")}
+    assert all(i["llm_provider"] is None for i in plain["items"])
     ollama.fault = "error"
     kept = await call(translator, "model_news", kind="papers", limit=2, lang="de")
     assert kept["count"] == 2 and not kept["items"][0]["title"].startswith("echo: ")
+    assert kept["items"][0]["llm_provider"] is None, "not translated: nobody is named"
     assert kept["error"] and "translation to de failed" in kept["error"]
     assert "pl" in await error_text(translator, "model_news", lang="fr")

@@ -87,6 +87,8 @@ class NewsItem(Record):
     published_at: Timestamp | None
     authors: list[str]
     source: str
+    llm_provider: str | None = Field(default=None, description="Who translated it (model_news with lang); else null.")
+    llm_model: str | None = None
 
 
 class NewsResult(Record):

@@ -116,20 +116,24 @@ class TranslationService:
         limit = asyncio.Semaphore(self._concurrency)
         errors: list[str] = []
 
-        async def field(value: str) -> str:
+        async def field(value: str) -> tuple[str, tuple[str | None, str | None] | None]:
+            """The translated text and who translated it (provider, model); the original and None on failure."""
             if not value.strip():
-                return value
+                return value, None
             async with limit:
                 try:
-                    return (await self.translate(value, target)).translated_text
+                    done = await self.translate(value, target)
                 except Exception as exc:  # keep the original; the news list must not break
                     errors.append(str(exc).splitlines()[0])
-                    return value
+                    return value, None
+                return done.translated_text, (done.llm_provider, done.llm_model)
 
         items = []
         for item in news.items:
-            title, summary = await asyncio.gather(field(item.title), field(item.summary))
-            items.append(item.model_copy(update={"title": title, "summary": summary}))
+            (title, by_title), (summary, by_summary) = await asyncio.gather(field(item.title), field(item.summary))
+            by = by_title or by_summary
+            items.append(item.model_copy(update={"title": title, "summary": summary, "llm_provider": by and by[0],
+                                                 "llm_model": by and by[1]}))
         error = news.error
         if errors:
             note = f"translation to {target} failed for {len(errors)} field(s), originals kept: {errors[0]}"

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 GROUPS: dict[str, tuple[str, ...]] = {
     "models": ("list_models", "trending_models", "installed_models", "install_model", "operation_status",
                "list_operations", "cancel_operation", "remove_model", "activate_model", "model_capabilities",
-               "check_fit"),
+               "check_fit", "model_config"),
     "runtime": ("runtime_status", "control_runtime", "unload_models", "switch_runtime", "run_slash_command", "chat",
-                "resource_usage", "provider_metrics", "request_history"),
+                "resource_usage", "provider_metrics", "request_history", "alerts"),
     "news": ("model_news",),
     "translation": ("translate",),
     "mcp": ("import_mcp_server", "list_imported_mcp_servers", "remove_imported_mcp_server"),

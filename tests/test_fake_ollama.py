@@ -17,6 +17,7 @@ from tests.fakes.ollama import (
     DEFAULT_TZ,
     MANIFEST_NOT_FOUND,
     PULL_ERROR,
+    STREAM_ERROR,
     FakeOllama,
     canonical_name,
     go_time,
@@ -398,6 +399,35 @@ def test_chat_non_stream_and_stream(ollama_client: ollama.Client, ollama_fake: F
     assert [m["role"] for m in sent[0]["messages"]] == ["user"]  # no "system" message was added
     assert sent[0]["keep_alive"] == "30m"
     assert sent[0]["stream"] is False and sent[1]["stream"] is True
+
+
+def test_chat_stream_error_mid_answer_and_an_abandoned_stream(
+    ollama_client: ollama.Client, ollama_fake: FakeOllama, ollama_url: str
+) -> None:
+    """A runner that fails mid-answer: the stream has begun (HTTP 200), so Ollama reports it in an error line, which
+    the official client raises; a client that leaves early stops the generation."""
+    ollama_fake.install("gemma2:2b")
+    messages = [{"role": "user", "content": "hello there friend"}]
+    ollama_fake.fault = "stream_error"
+    received = []
+    with pytest.raises(ollama.ResponseError) as failed:
+        for chunk in ollama_client.chat(model="gemma2:2b", messages=messages, stream=True):
+            received.append(chunk.message.content)
+    assert failed.value.error == STREAM_ERROR and received == ["echo:"]
+    with pytest.raises(ollama.ResponseError, match="unexpected EOF"):
+        ollama_client.chat(model="gemma2:2b", messages=messages)
+    ollama_fake.fault = None
+    ollama_fake.token_delay = 0.05
+    with httpx.stream("POST", f"{ollama_url}/api/chat", timeout=10,
+                      json={"model": "gemma2:2b", "messages": messages}) as response:
+        first = next(response.iter_lines())
+    assert json.loads(first)["message"]["content"] == "echo:"
+    deadline = time.monotonic() + 5
+    while ollama_fake.abandoned_streams == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ollama_fake.abandoned_streams == 1
+    assert len(list(ollama_client.chat(model="gemma2:2b", messages=messages, stream=True))) > 2
+    assert ollama_fake.abandoned_streams == 1, "a stream read to its end is not abandoned"
 
 
 def test_chat_tool_call_round_trip(ollama_client: ollama.Client, ollama_fake: FakeOllama) -> None:

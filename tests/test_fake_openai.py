@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -154,6 +155,30 @@ def test_raw_sse_ends_with_done(openai_url: str) -> None:
     assert all(line.startswith("data: ") for line in lines)
     assert lines[-1] == "data: [DONE]"
     assert json.loads(lines[0][6:])["choices"][0]["delta"]["role"] == "assistant"
+
+
+def test_stream_cut_and_an_abandoned_stream(oai: openai.OpenAI, openai_fake: FakeOpenAI) -> None:
+    """A connection lost mid-answer is an error of the official client; a client that closes early stops the
+    generation."""
+    openai_fake.enqueue_text("one two three four")
+    openai_fake.fault = "stream_cut"
+    received = []
+    with pytest.raises(openai.APIConnectionError):
+        for chunk in oai.chat.completions.create(model="gpt-4o-mini", messages=USER, stream=True):
+            received.append(chunk.choices[0].delta.content)
+    assert received == ["", "one"], "the role chunk and the first piece came before the cut"
+    openai_fake.fault = None
+    openai_fake.token_delay = 0.05
+    openai_fake.enqueue_text("one two three four five six seven eight")
+    stream = oai.chat.completions.create(model="gpt-4o-mini", messages=USER, stream=True)
+    assert next(iter(stream)).choices[0].delta.role == "assistant"
+    stream.close()
+    deadline = time.monotonic() + 5
+    while openai_fake.abandoned_streams == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert openai_fake.abandoned_streams == 1
+    assert list(oai.chat.completions.create(model="gpt-4o-mini", messages=USER, stream=True))
+    assert openai_fake.abandoned_streams == 1, "a stream read to its end is not abandoned"
 
 
 # ---- tool calls ---------------------------------------------------------------------------------------

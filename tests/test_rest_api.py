@@ -278,7 +278,8 @@ async def test_openapi_document_describes_every_route(api: Api) -> None:
     from venom_mcp.web.rest import ROUTES
 
     expected = {(e.path, e.method) for e in ROUTES} | {
-        ("/api/v1/models", "GET"), ("/api/v1/models/operations/{operation_id}/events", "GET")}
+        ("/api/v1/models", "GET"), ("/api/v1/models/operations/{operation_id}/events", "GET"),
+        ("/api/v1/alerts/events", "GET")}
     assert documented == expected
     install = document["paths"]["/api/v1/models/registry/install"]["post"]
     body = install["requestBody"]["content"]["application/json"]["schema"]

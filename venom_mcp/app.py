@@ -19,6 +19,7 @@ from .services.catalog import CatalogService
 from .services.chat import ChatService
 from .services.fit import FitService
 from .services.governance import Governance
+from .services.model_config import ModelConfigService
 from .services.operations import Operations
 from .services.registry import ModelRegistry
 from .services.runtime_state import RequestGates, RuntimeState
@@ -28,14 +29,16 @@ from .services.translation import TranslationService
 from .services.translation_text import TranslationCache
 
 if TYPE_CHECKING:
+    from .services.alerts import Alerts, Probes
     from .services.mcp_import import McpImporter
 
 USER_AGENT = "venom-mcp/0.1 (+https://github.com/venom-mcp)"
 
 
 class App:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, alert_probes: Probes | None = None) -> None:
         self.settings = settings or Settings()
+        self._alert_probes = alert_probes  # what the alert watcher reads instead of the machine (tests)
 
     @cached_property
     def http(self) -> httpx.AsyncClient:
@@ -107,8 +110,14 @@ class App:
 
     @cached_property
     def chat(self) -> ChatService:
-        return ChatService(self.settings, self.runtime_state, self.gates, self.registry, self.ollama,
-                           self.openai_clients, self.governance)
+        service = ChatService(self.settings, self.runtime_state, self.gates, self.registry, self.ollama,
+                              self.openai_clients, self.governance)
+        service.overrides = self.model_config.overrides
+        return service
+
+    @cached_property
+    def model_config(self) -> ModelConfigService:
+        return ModelConfigService(self.settings, self.registry)
 
     @cached_property
     def translation(self) -> TranslationService:
@@ -123,13 +132,27 @@ class App:
 
     @cached_property
     def governance(self) -> Governance:
-        return Governance(self.settings, self.settings.path("requests.json"))
+        governance = Governance(self.settings, self.settings.path("requests.json"))
+        governance.listeners.append(lambda record: self.alerts.record_call(record))  # a failed call alerts at once
+        return governance
+
+    @cached_property
+    def alerts(self) -> Alerts:
+        """The alert watcher; the transports start it (`alerts.start()`), aclose stops it."""
+        from .services.alerts import Alerts, machine_probes
+        from .services.governance import HISTORY
+
+        probes = machine_probes(self.settings, lambda: self.registry, lambda: self.runtimes).but(self._alert_probes)
+        return Alerts(self.settings, self.settings.venom_home / "alerts.json", probes,
+                      calls=lambda: self.governance.history(HISTORY))
 
     @cached_property
     def openai_clients(self) -> OpenAIClients:
         return OpenAIClients(self.settings.llm_timeout_seconds)
 
     async def aclose(self) -> None:
+        if "alerts" in self.__dict__:
+            await self.alerts.aclose()
         if "operations" in self.__dict__:
             await self.operations.aclose()
         if "governance" in self.__dict__:

@@ -203,6 +203,17 @@ class Settings(BaseSettings):
         description="':'-separated absolute folders that import_mcp_server may copy local projects from; "
                     "empty: any absolute project folder.",
     )
+    alert_ram_percent: float = Field(
+        default=85, gt=0, le=100, validation_alias=_env("VENOM_ALERT_RAM_PERCENT", "alert_ram_percent"))
+    alert_vram_percent: float = Field(
+        default=85, gt=0, le=100, validation_alias=_env("VENOM_ALERT_VRAM_PERCENT", "alert_vram_percent"))
+    alert_disk_percent: float = Field(
+        default=90, gt=0, le=100, validation_alias=_env("VENOM_ALERT_DISK_PERCENT", "alert_disk_percent"))
+    # Not in SPEC: a provider's share of failed calls among its recent ones, and how often the watcher looks.
+    alert_error_rate_percent: float = Field(
+        default=50, gt=0, le=100, validation_alias=_env("VENOM_ALERT_ERROR_RATE_PERCENT", "alert_error_rate_percent"))
+    alert_interval_seconds: float = Field(
+        default=10, gt=0, validation_alias=_env("VENOM_ALERT_INTERVAL_SECONDS", "alert_interval_seconds"))
 
     @field_validator("routing_mode", "budget_period", "ollama_no_cloud", mode="before")
     @classmethod

@@ -358,6 +358,33 @@ class Fit(Record):
     suggestions: list[str] = Field(default_factory=list, description="What would fit, when this does not.")
 
 
+AlertKind = Literal["ram", "vram", "disk", "runtime", "llm_error", "llm_error_rate"]
+
+
+class Alert(Record):
+    """A watched condition over its threshold (services/alerts): raised at the threshold, cleared only below it minus
+    a margin. `llm_*` name the provider (or local runtime), model and endpoint where one is concerned."""
+
+    alert_id: str
+    kind: AlertKind
+    level: Literal["warning", "critical"]
+    message: str
+    value: float | None = Field(default=None, description="The latest reading: percent used (ram, vram, disk), "
+                                "percent of calls failed (llm_error_rate), failures in a row (llm_error).")
+    threshold: float | None = None
+    llm_provider: str | None = None
+    llm_model: str | None = None
+    llm_endpoint: str | None = None
+    raised_at: Timestamp
+    cleared_at: Timestamp | None = None
+
+
+class AlertList(Record):
+    active: list[Alert] = Field(description="The alerts in force, newest first.")
+    recent: list[Alert] = Field(description="The latest alerts, in force or cleared, newest first.")
+    count: int = Field(description="How many alerts are in force.")
+
+
 # ---- governance and translation (SPEC section 4) ---------------------------------------------------
 
 ReasonCode = Literal["RATE_LIMITED", "BUDGET_EXCEEDED", "AUTH_ERROR", "TIMEOUT", "PROVIDER_DOWN", "MODEL_NOT_FOUND"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import inspect
 import ipaddress
-import json
 import re
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, ErrorData,
 from . import __version__
 from .app import App
 from .errors import ConfigError, NotFound
+from .sessions import Sessions
 from .tools import ToolCatalog
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from mcp.server.lowlevel.helper_types import ReadResourceContents
     from mcp.server.transport_security import TransportSecuritySettings
+    from mcp.types import Prompt, Resource, ResourceTemplate, Tool
     from pydantic import AnyUrl
     from starlette.requests import Request
     from starlette.responses import Response
@@ -41,8 +42,10 @@ venom-mcp manages language models on this machine and in the cloud, and answers 
   run_slash_command (/gpt, /gem, /ollama <model>, /status, /models), runtime_status, control_runtime (start, stop,
   restart ollama, vllm or llamacpp), unload_models (free memory), model_capabilities (system role, tools, vision,
   thinking, context length).
-- Use the active model: chat (returns text, thinking and finish_reason) and translate (pl, en, de).
-- Watch: resource_usage (CPU, RAM, disk, GPU), provider_metrics (latency, errors, cost), request_history.
+- Use the active model: chat (returns text, thinking and finish_reason) and translate (pl, en, de); model_config
+  shows a model's generation parameters and stores its own defaults for them (set, reset).
+- Watch: resource_usage (CPU, RAM, disk, GPU), provider_metrics (latency, errors, cost), request_history, alerts
+  (RAM, VRAM, disk quota, runtime health, failed model calls; each also comes as a log notification).
 - Extend: import_mcp_server turns another MCP server's tools into skills; list_imported_mcp_servers,
   remove_imported_mcp_server.
 Errors say what was wrong and what to do next; nothing is changed when a call fails.
@@ -59,9 +62,32 @@ class VenomMCP(FastMCP):
     check can never fail, and skipping it is what keeps a cached call within a few ms.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions = Sessions()  # the clients connected, as they call in: alerts go to each of them
+
+    # Every request handler notes its session first (FastMCP's public request context).
+
+    async def list_tools(self) -> list[Tool]:
+        self.sessions.remember(self)
+        return await super().list_tools()
+
+    async def list_resources(self) -> list[Resource]:
+        self.sessions.remember(self)
+        return await super().list_resources()
+
+    async def list_resource_templates(self) -> list[ResourceTemplate]:
+        self.sessions.remember(self)
+        return await super().list_resource_templates()
+
+    async def list_prompts(self) -> list[Prompt]:
+        self.sessions.remember(self)
+        return await super().list_prompts()
+
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         from .observability import span, tool_context
 
+        self.sessions.remember(self)
         token = tool_context.set(self.get_context())  # warnings logged during the call reach its client
         try:
             with span(f"mcp.tool {name}", **{"mcp.tool": name}):
@@ -77,6 +103,7 @@ class VenomMCP(FastMCP):
     # -32602 for an unknown prompt or a missing argument, -32603 when a known one fails.
 
     async def read_resource(self, uri: AnyUrl | str) -> Iterable[ReadResourceContents]:
+        self.sessions.remember(self)
         try:
             return await super().read_resource(uri)
         except McpError:
@@ -97,6 +124,7 @@ class VenomMCP(FastMCP):
         return False
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None) -> GetPromptResult:
+        self.sessions.remember(self)
         prompt = next((p for p in await self.list_prompts() if p.name == name), None)
         if prompt is None:
             raise McpError(ErrorData(code=INVALID_PARAMS,
@@ -134,6 +162,7 @@ def build_server(app: App, host: str = "127.0.0.1", port: int = 8765) -> FastMCP
     server = VenomMCP(
         "venom-mcp", instructions=INSTRUCTIONS, host=host, port=port, lifespan=lifespan, log_level="WARNING"
     )
+    app.alerts.listen(server.sessions.alert)  # each alert, raised or cleared, to every connected client
     for fn, meta in ToolCatalog(app).tools():
         server.add_tool(
             fn,
@@ -184,8 +213,10 @@ class BearerAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not self._is_public(scope) and not self._authorized(scope):
-            body = json.dumps({"success": False,
-                               "error": "unauthorized: send Authorization: Bearer <VENOM_HTTP_TOKEN>"}).encode()
+            from .web.guard import refusal_body
+
+            body = refusal_body(scope.get("path", ""), 401,
+                                "unauthorized: send Authorization: Bearer <VENOM_HTTP_TOKEN>")
             await send(
                 {
                     "type": "http.response.start",
@@ -251,6 +282,7 @@ def http_app(app: App, host: str, port: int) -> Any:
     Refuses an exposed bind without a token. In front of the routes, outermost first: the bearer token, the Host
     and Origin checks, the body guard (Content-Type, size, JSON limits); every refusal is JSON."""
     from .web import PUBLIC_PATHS, json_errors, mount
+    from .web.gateway import mount as mount_gateway
     from .web.guard import BodyGuard
 
     token = app.settings.http_token.get_secret_value() if app.settings.http_token else ""
@@ -261,6 +293,7 @@ def http_app(app: App, host: str, port: int) -> Any:
         )
     server = build_server(app, host, port)
     mount(server)
+    mount_gateway(server, app)
     asgi: Any = server.streamable_http_app()
     json_errors(asgi)
     sessions = asgi.router.lifespan_context
@@ -268,6 +301,7 @@ def http_app(app: App, host: str, port: int) -> Any:
     @asynccontextmanager
     async def lifespan(starlette_app: Any) -> AsyncIterator[None]:
         async with sessions(starlette_app):
+            app.alerts.start()  # stopped by app.aclose()
             try:
                 yield
             finally:
@@ -287,7 +321,9 @@ def serve_stdio(app: App) -> None:
 
     async def main() -> None:
         try:
-            await run_stdio(build_server(app))
+            server = build_server(app)
+            app.alerts.start()  # stopped by app.aclose()
+            await run_stdio(server)
         finally:
             await app.aclose()
 

@@ -19,6 +19,7 @@ from . import conversation as chat_args
 from .errors import VenomError
 from .records import (
     ActiveRuntime,
+    AlertList,
     CatalogResult,
     ChatResult,
     Fit,
@@ -44,6 +45,8 @@ from .records import (
     Usage,
 )
 from .services.chat import build as build_chat
+from .services.chat.request import DEFAULT_MAX_TOKENS
+from .services.model_config import ModelConfig, Overrides
 from .services.profile import mark_catalog
 
 if TYPE_CHECKING:
@@ -372,9 +375,9 @@ class ToolCatalog:
         self, prompt: chat_args.Prompt = None, messages: chat_args.Messages = None, system: chat_args.System = None,
         model: Annotated[ModelName | None, Field(default=None, description="Any installed model, or a cloud model "
                                                  "(gpt-4o-mini, gemini-2.0-flash), for this request only.")] = None,
-        max_tokens: chat_args.MaxTokens = 256, temperature: chat_args.Temperature = None, top_p: chat_args.TopP = None,
-        top_k: chat_args.TopK = None, seed: chat_args.Seed = None, stop: chat_args.Stop = None,
-        repeat_penalty: chat_args.RepeatPenalty = None, num_ctx: chat_args.NumCtx = None,
+        max_tokens: chat_args.MaxTokens = DEFAULT_MAX_TOKENS, temperature: chat_args.Temperature = None,
+        top_p: chat_args.TopP = None, top_k: chat_args.TopK = None, seed: chat_args.Seed = None,
+        stop: chat_args.Stop = None, repeat_penalty: chat_args.RepeatPenalty = None, num_ctx: chat_args.NumCtx = None,
         response_format: chat_args.ResponseFormat = None, tools: chat_args.Tools = None,
         tool_choice: chat_args.ToolChoiceArg = None, think: chat_args.Think = None,
         sensitive: chat_args.Sensitive = False,
@@ -395,6 +398,22 @@ class ToolCatalog:
             num_ctx=num_ctx, response_format=response_format, tools=tools, tool_choice=tool_choice, think=think,
             sensitive=sensitive)
         return await self.app.chat.ask(request)
+
+    @tool("Per-model generation settings", idempotent=True)
+    async def model_config(
+        self, name: Name, set: Overrides = None,
+        reset: Annotated[bool, Field(strict=True, description="Clear the model's overrides; with set, replace them "
+                                                              "by set.")] = False,
+    ) -> ModelConfig:
+        """The generation parameters a model's runtime takes (type, range, default, description) and the model's
+        own overrides of them; `set` stores overrides, `reset` clears them.
+
+        Works for installed models and cloud model names. Each value is checked against the runtime's parameter
+        table: an unknown name, a value out of range or a parameter the runtime does not take is refused, naming
+        what is valid, and nothing is stored. Chat, translate and the gateway use a model's overrides where the
+        request gives no value: an argument given > the model's override > the default (max_tokens 256).
+        """
+        return await self.app.model_config.config(name, set, reset)
 
     @tool("Resource usage", read_only=True)
     async def resource_usage(self) -> Usage:
@@ -435,6 +454,18 @@ class ToolCatalog:
         PROVIDER_DOWN, MODEL_NOT_FOUND)."""
         requests = self.app.governance.history(limit)
         return RequestHistory(requests=requests, count=len(requests))
+
+    @tool("Alerts", read_only=True)
+    async def alerts(
+        self, limit: Annotated[int, Field(strict=True, ge=1, le=200, description="How many of each list, newest "
+                                                                                 "first.")] = 20
+    ) -> AlertList:
+        """Alerts in force and the latest ones: RAM, VRAM, the disk quota of installed models, the active local
+        runtime offline or degraded, a failed model call (naming provider, model and endpoint) and a provider's
+        error rate. Raised at VENOM_ALERT_RAM_PERCENT / VENOM_ALERT_VRAM_PERCENT / VENOM_ALERT_DISK_PERCENT /
+        VENOM_ALERT_ERROR_RATE_PERCENT, cleared only 5 points below; a failed call's alert clears when that model
+        answers again. Connected clients also get each one as a log notification (warning raised, info cleared)."""
+        return self.app.alerts.report(limit)
 
     # ---- translation -----------------------------------------------------------------------------
 

@@ -51,12 +51,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.fakes.schema_example import example
 
-Fault = Literal["down_mid_pull", "pull_error", "error"]
-FAULTS: tuple[str, ...] = ("down_mid_pull", "pull_error", "error")
+Fault = Literal["down_mid_pull", "pull_error", "error", "stream_error"]
+FAULTS: tuple[str, ...] = ("down_mid_pull", "pull_error", "error", "stream_error")
 
 VERSION = "0.16.1"
 NDJSON = "application/x-ndjson"
 PULL_ERROR = "max retries exceeded: unexpected EOF"
+# What Ollama writes when the model runner dies in the middle of an answer (llama runner process has terminated).
+STREAM_ERROR = "an error was encountered while running the model: unexpected EOF"
 MANIFEST_NOT_FOUND = "pull model manifest: file does not exist"
 # Ollama reports ``expires_at`` of a model kept "forever" (negative keep_alive) as now + math.MaxInt64 ns.
 FOREVER = timedelta(microseconds=(2**63 - 1) // 1000)
@@ -679,13 +681,16 @@ class FakeOllama:
       loaded:         dict canonical name -> expires_at (aware datetime), what ``/api/ps`` lists
       loaded_num_ctx: dict canonical name -> context length the model was loaded with
       blobs:          dict layer digest -> bytes on disk (partial pulls resume from there)
-      fault:          None | "down_mid_pull" | "pull_error" | "error"
+      fault:          None | "down_mid_pull" | "pull_error" | "error" | "stream_error"
                       down_mid_pull: the pull answer is cut off (no final chunk) half-way through the first big
                                      layer it downloads; the client gets httpx.RemoteProtocolError
                       pull_error:    half-way through that layer the stream carries
                                      ``{"error": "max retries exceeded: unexpected EOF"}`` and ends cleanly
                                      (stream=false: HTTP 500 with that error)
                       error:         every route answers 500 ``{"error": "boom"}``
+                      stream_error:  a streamed chat sends its first piece, then the line ``{"error": STREAM_ERROR}``
+                                     and ends (HTTP 200, as Ollama does when the runner fails mid-answer);
+                                     stream=false: HTTP 500 with that error
       pull_chunks:    progress lines with a rising ``completed`` per downloaded layer (plus one opening line)
       pull_delay:     seconds slept before each progress line (make a pull slow enough to cancel)
       token_delay:    seconds slept before each streamed chat/generate token
@@ -696,6 +701,8 @@ class FakeOllama:
                       gpt-oss and Qwen3 do on current Ollama); the thinking tokens count against ``num_predict``
       hits:           Counter of requests per URL path (faulted requests included)
       requests:       list of (path, JSON body) for every request (``{}`` for bodyless ones)
+      abandoned_streams: streamed chat answers whose client went away before the last line (the generation
+                      stopped there, as Ollama stops it when the connection closes)
       version:        what ``/api/version`` reports
       app:            the ASGI app (serve it with ``LiveServer(fake.app)``)
     """
@@ -731,6 +738,7 @@ class FakeOllama:
         self.cpu_only = False
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.abandoned_streams = 0
         self.reset()
         routes = [
             Route("/", self._root, methods=["GET", "HEAD"]),
@@ -769,6 +777,7 @@ class FakeOllama:
         self.cpu_only = False
         self.hits.clear()
         self.requests.clear()
+        self.abandoned_streams = 0
         for name in self._initial_installed:
             self.install(name)
 
@@ -1261,6 +1270,8 @@ class FakeOllama:
         final.update(self._timings(cold, prompt_tokens, eval_tokens))
 
         if body.get("stream", True) is False:
+            if self.fault == "stream_error":
+                return _json_error(STREAM_ERROR, 500)
             message: dict[str, Any] = {"role": "assistant", "content": text}
             if thinking:
                 message["thinking"] = thinking
@@ -1274,22 +1285,32 @@ class FakeOllama:
                     {"model": name, "created_at": self._created_at(), "message": message, "done": False}
                 )
 
-            for piece in _tokens(thinking or ""):
-                await self._pause(self.token_delay)
-                yield chunk({"role": "assistant", "content": "", "thinking": piece})
-            for piece in tokens:
-                await self._pause(self.token_delay)
-                yield chunk({"role": "assistant", "content": piece})
-            if tool_calls:
-                yield chunk({"role": "assistant", "content": "", "tool_calls": tool_calls})
-            yield _ndjson_line(
-                {
-                    "model": name,
-                    "created_at": self._created_at(),
-                    "message": {"role": "assistant", "content": ""},
-                    **final,
-                }
-            )
+            finished = False
+            try:
+                for piece in _tokens(thinking or ""):
+                    await self._pause(self.token_delay)
+                    yield chunk({"role": "assistant", "content": "", "thinking": piece})
+                for number, piece in enumerate(tokens):
+                    await self._pause(self.token_delay)
+                    yield chunk({"role": "assistant", "content": piece})
+                    if self.fault == "stream_error" and number == 0:
+                        finished = True
+                        yield _ndjson_line({"error": STREAM_ERROR})
+                        return
+                if tool_calls:
+                    yield chunk({"role": "assistant", "content": "", "tool_calls": tool_calls})
+                yield _ndjson_line(
+                    {
+                        "model": name,
+                        "created_at": self._created_at(),
+                        "message": {"role": "assistant", "content": ""},
+                        **final,
+                    }
+                )
+                finished = True
+            finally:
+                if not finished:  # the client went away: Ollama stops generating
+                    self.abandoned_streams += 1
 
         return StreamingResponse(lines(), media_type=NDJSON)
 

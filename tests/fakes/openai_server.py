@@ -55,8 +55,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.fakes.schema_example import example
 
-Fault = Literal["error", "slow", "not_found", "rate_limit"]
-FAULTS: tuple[str, ...] = ("error", "slow", "not_found", "rate_limit")
+Fault = Literal["error", "slow", "not_found", "rate_limit", "stream_cut"]
+FAULTS: tuple[str, ...] = ("error", "slow", "not_found", "rate_limit", "stream_cut")
 
 OPENAI_PREFIX = "/v1"
 GEMINI_PREFIX = "/v1beta/openai"
@@ -122,6 +122,10 @@ def _content_text(content: Any) -> str:
     if isinstance(content, list):
         return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
     return ""
+
+
+class _AbortConnection(Exception):
+    """Raised inside a streamed answer: the connection is dropped mid-body (see _Instrument)."""
 
 
 class _BadRequest(Exception):
@@ -253,7 +257,12 @@ class _Instrument:
             )
             await response(scope, replay, send)
             return
-        await self.app(scope, replay, send)
+        try:
+            await self.app(scope, replay, send)
+        except* _AbortConnection:
+            # Returning without finishing the response makes uvicorn close the socket mid-body:
+            # the client sees an incomplete chunked read (httpx.RemoteProtocolError).
+            pass
 
 
 async def _invalid_url(request: Request, exc: Exception) -> Response:
@@ -271,11 +280,14 @@ class FakeOpenAI:
       api_key:       None: any (or no) key is accepted; a string: requests need ``Authorization: Bearer
                      <api_key>``, else 401 (``code: "invalid_api_key"`` for a wrong key, ``code: null`` with
                      OpenAI's "You didn't provide an API key" message when the header is missing)
-      fault:         None | "error" | "slow" | "not_found" | "rate_limit", applied to every route after the key check
+      fault:         None | "error" | "slow" | "not_found" | "rate_limit" | "stream_cut", applied to every route after
+                     the key check (stream_cut: to streamed chat completions only)
                      error:      500 ``server_error``
                      slow:       sleep ``slow_seconds`` then answer normally
                      not_found:  404 ``model_not_found`` (the body's model, or the last path segment)
                      rate_limit: 429 ``rate_limit_exceeded`` with ``retry-after: <retry_after>``
+                     stream_cut: a streamed answer sends its role chunk and first content piece, then the
+                                 connection drops (no ``[DONE]``: the client sees an incomplete chunked read)
       slow_seconds:  delay of the ``slow`` fault
       retry_after:   seconds in the ``retry-after`` header of the ``rate_limit`` fault
       token_delay:   seconds slept before each streamed content piece
@@ -295,6 +307,7 @@ class FakeOpenAI:
                      lower-case and the Authorization token is masked (``Bearer sk-***...wxyz``); ``body`` is the
                      parsed JSON (``{}`` without a body)
       auth_headers:  the raw ``Authorization`` header of each request (None when absent), same order as ``requests``
+      abandoned_streams: streamed answers whose client went away before ``[DONE]`` (the generation stopped there)
       app:           the ASGI app (serve it with ``LiveServer(fake.app)``)
     """
 
@@ -324,6 +337,7 @@ class FakeOpenAI:
         self.hits: Counter[str] = Counter()
         self.requests: list[dict[str, Any]] = []
         self.auth_headers: list[str | None] = []
+        self.abandoned_streams = 0
         self._call_counter = 0
         self.reset()
         routes: list[Route] = []
@@ -357,6 +371,7 @@ class FakeOpenAI:
         self.hits.clear()
         self.requests.clear()
         self.auth_headers.clear()
+        self.abandoned_streams = 0
         self._call_counter = 0
 
     def enqueue_text(self, text: str, *, reasoning: str | None = None) -> None:
@@ -615,24 +630,36 @@ class FakeOpenAI:
         def delta(d: dict[str, Any], reason: str | None = None) -> list[dict[str, Any]]:
             return [{"index": 0, "delta": d, "logprobs": None, "finish_reason": reason}]
 
+        cut = self.fault == "stream_cut"
+
         async def events() -> AsyncIterator[bytes]:
-            first: dict[str, Any] = {"role": "assistant", "content": None if reply.tool_calls else "", "refusal": None}
-            yield chunk(delta(first))
-            for piece in thought:
-                yield chunk(delta({"reasoning_content": piece}))
-            for piece in pieces:
-                if self.token_delay:
-                    await asyncio.sleep(self.token_delay)
-                yield chunk(delta({"content": piece}))
-            for index, call in enumerate(reply.tool_calls):
-                head = {"index": index, "id": call["id"], "type": "function"}
-                head["function"] = {"name": call["function"]["name"], "arguments": ""}
-                yield chunk(delta({"tool_calls": [head]}))
-                for part in _pieces(call["function"]["arguments"]):
-                    yield chunk(delta({"tool_calls": [{"index": index, "function": {"arguments": part}}]}))
-            yield chunk(delta({}, finish_reason))
-            if include_usage:
-                yield chunk([], usage=usage)
-            yield b"data: [DONE]\n\n"
+            finished = False
+            try:
+                first: dict[str, Any] = {"role": "assistant", "content": None if reply.tool_calls else "",
+                                         "refusal": None}
+                yield chunk(delta(first))
+                for piece in thought:
+                    yield chunk(delta({"reasoning_content": piece}))
+                for piece in pieces:
+                    if self.token_delay:
+                        await asyncio.sleep(self.token_delay)
+                    yield chunk(delta({"content": piece}))
+                    if cut:
+                        finished = True
+                        raise _AbortConnection
+                for index, call in enumerate(reply.tool_calls):
+                    head = {"index": index, "id": call["id"], "type": "function"}
+                    head["function"] = {"name": call["function"]["name"], "arguments": ""}
+                    yield chunk(delta({"tool_calls": [head]}))
+                    for part in _pieces(call["function"]["arguments"]):
+                        yield chunk(delta({"tool_calls": [{"index": index, "function": {"arguments": part}}]}))
+                yield chunk(delta({}, finish_reason))
+                if include_usage:
+                    yield chunk([], usage=usage)
+                yield b"data: [DONE]\n\n"
+                finished = True
+            finally:
+                if not finished:  # the client went away: the generation stops
+                    self.abandoned_streams += 1
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"cache-control": "no-cache"})

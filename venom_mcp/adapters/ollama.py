@@ -10,6 +10,7 @@ import httpx
 
 from ..errors import NotFound, UpstreamError, UpstreamTimeout
 from .reply import Reply, split_thinking, tool_call
+from .stream import Delta, ToolCallDelta
 
 
 class OllamaAdapter:
@@ -85,6 +86,59 @@ class OllamaAdapter:
         return Reply(text=text, thinking=thinking, finish_reason=reply.get("done_reason"),
                      prompt_tokens=reply.get("prompt_eval_count"), completion_tokens=reply.get("eval_count"),
                      tool_calls=calls)
+
+    async def chat_stream(
+        self, model: str, messages: Sequence[Mapping[str, Any]], options: dict[str, object],
+        keep_alive: str | None = None, wait_seconds: float = 120, fields: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[Delta]:
+        """/api/chat with `stream: true`: one Delta per NDJSON line as Ollama writes it (`message.content`,
+        `message.thinking`, whole `message.tool_calls`), the last with `done_reason` and the token counts. An
+        `{"error": ...}` line raises. `wait_seconds` bounds the wait for each line; leaving the iteration early
+        closes the connection, which stops the generation in Ollama."""
+        body: dict[str, Any] = {"model": model, "messages": list(messages), "stream": True, "options": options,
+                                **(fields or {})}
+        if keep_alive is not None:
+            body["keep_alive"] = keep_alive
+        calls = 0
+        async for line in self._lines("/api/chat", body, wait_seconds):
+            message = line.get("message") or {}
+            pieces = []
+            for call in message.get("tool_calls") or []:
+                found = tool_call(call.get("id"), (call.get("function") or {}).get("name"),
+                                  (call.get("function") or {}).get("arguments"), calls)
+                arguments = found["arguments"]
+                pieces.append(ToolCallDelta(calls, found["id"], found["name"],
+                                            arguments if isinstance(arguments, str) else json.dumps(arguments)))
+                calls += 1
+            done = bool(line.get("done"))
+            yield Delta(text=str(message.get("content") or ""), thinking=str(message.get("thinking") or ""),
+                        tool_calls=tuple(pieces), finish_reason=(line.get("done_reason") or "stop") if done else None,
+                        prompt_tokens=line.get("prompt_eval_count") if done else None,
+                        completion_tokens=line.get("eval_count") if done else None)
+
+    async def _lines(self, path: str, body: dict[str, Any], wait_seconds: float) -> AsyncIterator[dict[str, Any]]:
+        """The NDJSON lines of a streamed answer; HTTP errors and `{"error": ...}` lines raise."""
+        try:
+            async with self._client.stream("POST", f"{self.host}{path}", json=body, timeout=wait_seconds) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    if response.status_code == 404:
+                        raise NotFound(_error_text(response) or f"Ollama has no {path}")
+                    raise UpstreamError(f"Ollama answered HTTP {response.status_code}: {_error_text(response)}")
+                async for text in response.aiter_lines():
+                    if not text.strip():
+                        continue
+                    try:
+                        line = json.loads(text)
+                    except ValueError as exc:
+                        raise UpstreamError(f"Ollama sent a line that is not JSON: {text[:200]!r}") from exc
+                    if "error" in line:
+                        raise UpstreamError(f"Ollama failed while answering: {line['error']}")
+                    yield line
+        except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.ConnectError | httpx.TimeoutException):
+                raise self._unreachable(exc) from exc
+            raise UpstreamError(f"Ollama's answer broke off: {type(exc).__name__}: {exc}") from exc
 
     async def pull(self, model: str) -> AsyncIterator[dict[str, Any]]:
         """The NDJSON progress lines of a pull, as Ollama sends them. An `{"error": ...}` line raises."""

@@ -1,15 +1,17 @@
 """OpenAI-compatible servers (vLLM, llama.cpp, OpenAI, Gemini): what they serve, their tokenizers, and one chat
-completion."""
+completion, whole or streamed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import httpx
 
 from ..errors import UpstreamError
 from .reply import Reply, split_thinking, tool_call
+from .stream import Delta, ToolCallDelta
 
 
 async def served_models(client: httpx.AsyncClient, endpoint: str, wait_seconds: float = 5) -> list[str]:
@@ -48,6 +50,12 @@ class Tokenizers:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
         self._route: dict[str, str | None] = {}  # endpoint -> the route that answered (None: none does)
+        self._limit: dict[str, bool] = {}  # endpoint -> whether its tokenizer also reports the context limit
+
+    def reports_limit(self, endpoint: str) -> bool | None:
+        """Whether the endpoint's tokenizer also says the server's context limit (vLLM's max_model_len); None until
+        it has answered once."""
+        return self._limit.get(endpoint)
 
     async def count(self, runtime: str, endpoint: str, model: str, text: str,
                     wait_seconds: float = 5) -> tuple[int, int | None] | None:
@@ -67,6 +75,7 @@ class Tokenizers:
             if isinstance(tokens, list):
                 self._route[endpoint] = route
                 limit = data.get("max_model_len") if isinstance(data, dict) else None
+                self._limit[endpoint] = isinstance(limit, int)
                 return len(tokens), limit if isinstance(limit, int) else None
         if routes:
             self._route[endpoint] = None
@@ -97,11 +106,7 @@ class OpenAIClients:
         extra_body, with `extra_body`. Reasoning comes as `reasoning_content` (llama.cpp, DeepSeek, older vLLM) or
         `reasoning` (newer vLLM), fields the SDK keeps as extras, or inline in `<think>` tags when the server has no
         reasoning parser. Tool calls come with their arguments as a JSON string, parsed here."""
-        request: dict[str, Any] = {"model": model, "messages": list(messages)}
-        request.update({k: v for k, v in params.items() if k in STANDARD})
-        extra = {**{k: v for k, v in params.items() if k not in STANDARD}, **(extra_body or {})}
-        if extra:
-            request["extra_body"] = extra
+        request = _request(model, messages, params, extra_body)
         response = await self.get(base_url, api_key).chat.completions.create(**request)
         usage = response.usage
         choice = response.choices[0]
@@ -115,7 +120,75 @@ class OpenAIClients:
                      prompt_tokens=usage.prompt_tokens if usage else None,
                      completion_tokens=usage.completion_tokens if usage else None, tool_calls=calls)
 
+    async def chat_stream(self, *, base_url: str, api_key: str | None, model: str,
+                          messages: Sequence[Mapping[str, Any]], params: Mapping[str, object],
+                          extra_body: Mapping[str, object] | None = None) -> AsyncIterator[Delta]:
+        """One chat completion as it streams (`stream: true`, with `stream_options.include_usage` so that the last
+        chunk carries the usage where the server supports it): one Delta per chunk, reasoning and tool-call pieces
+        as the server sends them. Leaving the iteration early closes the response, which stops the generation.
+
+        The SDK sends the request and raises its errors (HTTP status, connection); the chunks are read as JSON here,
+        since building the SDK's typed chunk objects costs more than all the rest a gateway does with a chunk. An
+        `{"error": ...}` event (a failure after the stream began) raises UpstreamError."""
+        request = _request(model, messages, params, extra_body)
+        completions = self.get(base_url, api_key).chat.completions
+        async with completions.with_streaming_response.create(
+                **request, stream=True, stream_options={"include_usage": True}) as response:
+            async for data in _sse_data(response.iter_lines()):
+                if data == "[DONE]":
+                    break
+                chunk = json.loads(data)
+                if not isinstance(chunk, dict):
+                    continue
+                if chunk.get("error"):
+                    error = chunk["error"]
+                    raise UpstreamError(f"the server failed while answering: "
+                                        f"{error.get('message') if isinstance(error, dict) else error}")
+                for choice in (chunk.get("choices") or [])[:1]:
+                    yield _delta(choice)
+                usage = chunk.get("usage")
+                if isinstance(usage, dict):
+                    yield Delta(prompt_tokens=usage.get("prompt_tokens"),
+                                completion_tokens=usage.get("completion_tokens"))
+
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.close()
         self._clients.clear()
+
+
+def _request(model: str, messages: Sequence[Mapping[str, Any]], params: Mapping[str, object],
+             extra_body: Mapping[str, object] | None) -> dict[str, Any]:
+    """The SDK's arguments: the standard fields as they are, every other one in extra_body."""
+    request: dict[str, Any] = {"model": model, "messages": list(messages)}
+    request.update({k: v for k, v in params.items() if k in STANDARD})
+    extra = {**{k: v for k, v in params.items() if k not in STANDARD}, **(extra_body or {})}
+    if extra:
+        request["extra_body"] = extra
+    return request
+
+
+def _delta(choice: Mapping[str, Any]) -> Delta:
+    """One streamed choice: content, reasoning (`reasoning_content` or `reasoning`), tool-call pieces."""
+    delta = choice.get("delta") or {}
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+    calls = tuple(
+        ToolCallDelta(int(call.get("index") or 0), call.get("id"), (call.get("function") or {}).get("name"),
+                      (call.get("function") or {}).get("arguments") or "")
+        for call in delta.get("tool_calls") or [] if isinstance(call, dict))
+    return Delta(text=str(delta.get("content") or ""), thinking=str(reasoning) if reasoning else "", tool_calls=calls,
+                 finish_reason=choice.get("finish_reason"))
+
+
+async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The `data` of each server-sent event (its `data:` lines joined), as the SSE format defines it."""
+    data: list[str] = []
+    async for line in lines:
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    if data:
+        yield "\n".join(data)

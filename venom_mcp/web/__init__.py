@@ -42,6 +42,8 @@ def mount(server: FastMCP) -> None:
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
 
+    from .alert_events import PATH as ALERT_EVENTS
+    from .alert_events import alert_events
     from .dashboard import Dashboard
     from .openapi import document
     from .rest import ROUTES, Endpoint, RestApi
@@ -63,6 +65,7 @@ def mount(server: FastMCP) -> None:
     server.custom_route("/api/v1/models", ["GET"], name="models")(api.models)
     server.custom_route("/api/v1/models/operations/{operation_id}/events", ["GET"],
                         name="operation_events")(api.operation_events)
+    server.custom_route(ALERT_EVENTS, ["GET"], name="alert_events")(alert_events(api))
 
     async def openapi(_: Request) -> Response:
         return JSONResponse(document({tool.name: tool for tool in server._tool_manager.list_tools()}))
@@ -78,7 +81,9 @@ def json_errors(asgi: Starlette) -> None:
     answer (the Host/Origin checks and the body guard in front of the routes answer JSON too: see guard.py)."""
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
+    from starlette.responses import Response
+
+    from .guard import is_gateway, refusal_body
 
     # A path with a trailing '/' would get a bodiless 307 to the path without it; it is an unknown path instead.
     asgi.router.redirect_slashes = False
@@ -88,14 +93,16 @@ def json_errors(asgi: Starlette) -> None:
         allow = next((v for k, v in (exc.headers or {}).items() if k.lower() == "allow"), None)
         where = f"{request.method} {request.url.path}"
         message = (f"{where}: method not allowed; this path takes {allow}" if exc.status_code == 405 and allow else
-                   f"no route {where}: /openapi.json lists the REST API, /mcp is the MCP endpoint")
-        return JSONResponse({"success": False, "error": message}, status_code=exc.status_code,
-                            headers={"allow": allow} if allow else None)
+                   f"no route {where}: /openapi.json lists the REST API, /mcp is the MCP endpoint"
+                   + (", /v1/models and /v1/chat/completions the OpenAI-compatible gateway"
+                      if is_gateway(request.url.path) else ""))
+        return Response(refusal_body(request.url.path, exc.status_code, message), status_code=exc.status_code,
+                        headers={"allow": allow} if allow else None, media_type="application/json")
 
     async def failed(request: Request, exc: Exception) -> Response:
         # Starlette logs the exception with its traceback after this answer; the client gets no trace of it.
-        return JSONResponse({"success": False, "error": f"internal error in {request.method} {request.url.path}; "
-                                                         "the server log has the details"}, status_code=500)
+        message = f"internal error in {request.method} {request.url.path}; the server log has the details"
+        return Response(refusal_body(request.url.path, 500, message), status_code=500, media_type="application/json")
 
     asgi.add_exception_handler(404, refuse)
     asgi.add_exception_handler(405, refuse)

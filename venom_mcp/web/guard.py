@@ -3,8 +3,9 @@ carries a body must say `Content-Type: application/json` (415 otherwise: this al
 page on another site can send without asking), the body is read once and at most `MAX_BYTES` of it (413), and it
 must be JSON within the limits of `jsontext` (400) before any handler parses it.
 
-The answers are JSON: `{"success": false, "error": ...}` on the REST face, a JSON-RPC error on `/mcp`, where the
-envelope is also screened (`jsonrpc.screen`) so that the SDK only ever sees a message it can take.
+The answers are JSON: `{"success": false, "error": ...}` on the REST face, OpenAI's `{"error": {...}}` on the
+gateway (`/v1/`), a JSON-RPC error on `/mcp`, where the envelope is also screened (`jsonrpc.screen`) so that the
+SDK only ever sees a message it can take.
 """
 
 from __future__ import annotations
@@ -28,6 +29,25 @@ def is_mcp(path: str) -> bool:
     return path == "/mcp" or path.startswith("/mcp/")
 
 
+def is_gateway(path: str) -> bool:
+    """The OpenAI-compatible gateway (web/gateway.py), whose errors are OpenAI-shaped."""
+    return path.startswith("/v1/")
+
+
+# The `code` of the gateway's refusals, as OpenAI's API names them where it has a name.
+_OPENAI_CODES = {401: "invalid_api_key", 403: "forbidden", 404: "unknown_url", 405: "method_not_allowed",
+                 413: "request_too_large", 415: "unsupported_media_type", 421: "misdirected_request"}
+
+
+def refusal_body(path: str, status: int, message: str) -> bytes:
+    """A refusal outside /mcp: OpenAI's error shape on the gateway, the REST API's everywhere else."""
+    if is_gateway(path):
+        kind = "server_error" if status >= 500 else "invalid_request_error"
+        return json.dumps({"error": {"message": message, "type": kind, "param": None,
+                                     "code": _OPENAI_CODES.get(status)}}).encode()
+    return json.dumps({"success": False, "error": message}).encode()
+
+
 def is_json(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
@@ -39,11 +59,12 @@ async def respond(send: Send, status: int, body: bytes, content_type: bytes = b"
 
 
 async def refuse(scope: Scope, send: Send, status: int, message: str, reply: Reply | None = None) -> None:
-    """An error answer in the shape of the face that was asked: JSON-RPC on /mcp, the REST API's elsewhere."""
+    """An error answer in the shape of the face that was asked: JSON-RPC on /mcp, OpenAI's on the gateway (/v1/),
+    the REST API's elsewhere."""
     if is_mcp(scope.get("path", "")):
         body = (reply or Reply(None, types.INVALID_REQUEST, message)).body()
     else:
-        body = json.dumps({"success": False, "error": message}).encode()
+        body = refusal_body(scope.get("path", ""), status, message)
     await respond(send, status, body)
 
 

@@ -61,13 +61,16 @@ class _Builder:
 
     def operation(self, endpoint: Endpoint) -> dict[str, Any]:
         parameters, body, required = [], {}, []
+        whole: dict[str, Any] | None = None  # the schema of an argument that is the whole body
         spelled: dict[str, list[str]] = {}  # tool argument -> the body fields that carry it
         for rest_name, (where, argument) in endpoint.params.items():
             choices = endpoint.choices.get(rest_name)
             field, needed = self.argument(endpoint.tool, argument, choices) if argument else (
                 {"type": "string", "enum": list(choices or ())}, False)
             needed = needed or where == "path"
-            if where == "body":
+            if where == "json":
+                whole = _not_null(field)
+            elif where == "body":
                 body[rest_name] = field
                 spelled.setdefault(argument, []).append(rest_name)
                 if needed:
@@ -103,7 +106,19 @@ class _Builder:
                 fields["allOf"] = [{"anyOf": [{"required": [name]} for name in names]} for names in either]
             doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": fields}}}
             doc["responses"].update(_errors((413, 415)))
+        if whole is not None:
+            doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": whole}}}
+            doc["responses"].update(_errors((413, 415)))
         return doc
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional argument's schema without its null branch, for a body that must be there."""
+    options = [o for o in schema.get("anyOf", []) if o.get("type") != "null"]
+    if len(options) != 1:
+        return schema
+    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+    return {**options[0], **rest}
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +165,18 @@ def document(tools: dict[str, Tool]) -> dict[str, Any]:
                               "content": {"text/event-stream": {"schema": {"type": "string"},
                                                                 "x-event-data": operation}}},
                       **_errors((404,))}}}
+    builder.output("alerts")  # registers Alert
+    alert = {"$ref": "#/components/schemas/Alert"}
+    paths["/api/v1/alerts/events"] = {"get": {
+        "operationId": "alert_events", "summary": "Alerts as Server-Sent Events",
+        "description": "Sends `event: alerts` with {active, recent, count} first, then `event: raised`, `changed` "
+                       "(its level) or `cleared` with the Alert (JSON) whenever one changes. Comment lines keep the "
+                       "connection alive.",
+        "tags": ["alerts"], "parameters": [],
+        "responses": {"200": {"description": "An event stream; each event's data is an Alert (AlertList first)",
+                              "content": {"text/event-stream": {"schema": {"type": "string"},
+                                                                "x-event-data": alert}}},
+                      **_errors(())}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "venom-mcp REST API", "version": __version__,
@@ -160,5 +187,6 @@ def document(tools: dict[str, Tool]) -> dict[str, Any]:
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                                       "description": "VENOM_HTTP_TOKEN, when it is set"}}},
         "security": [{}, {"bearer": []}],
-        "tags": [{"name": "models"}, {"name": "translate"}, {"name": "system"}, {"name": "history"}],
+        "tags": [{"name": "models"}, {"name": "translate"}, {"name": "system"}, {"name": "history"},
+                 {"name": "alerts"}],
     }

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Where = Literal["path", "query", "body"]
+Where = Literal["path", "query", "body", "json"]  # json: the whole JSON body is the argument
 Shape = Callable[[dict[str, Any]], dict[str, Any]]
 EVENT_POLL_SECONDS = 0.25
 
@@ -52,7 +52,7 @@ class ApiError(Exception):
 class Endpoint:
     """One route: where each REST field goes among the tool's arguments, and how the result is wrapped."""
 
-    method: Literal["GET", "POST", "DELETE"]
+    method: Literal["GET", "POST", "PUT", "DELETE"]
     path: str
     tool: str
     summary: str
@@ -156,9 +156,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              errors=(400, 503)),
     Endpoint("GET", "/api/v1/history/requests", "request_history", "Language-model requests, newest first",
              q("limit"), errors=(400,)),
+    Endpoint("GET", "/api/v1/alerts", "alerts", "Alerts in force and the latest ones (also as events: /events)",
+             q("limit"), errors=(400,)),
     Endpoint("POST", f"{MODELS}/fit", "check_fit",
              "Will a model fit in the free memory? An estimate from its metadata (installed or not)",
              b("name", "provider", "runtime", "context_length"), errors=(400, 404, 503)),
+    Endpoint("GET", f"{MODELS}/{{model_name}}/config", "model_config",
+             "A model's generation parameters and its overrides (URL-encode a '/' in the name as %2F)",
+             {"model_name": ("path", "name")}, errors=(400, 404, 503)),
+    Endpoint("PUT", f"{MODELS}/{{model_name}}/config", "model_config",
+             "Store overrides of a model's generation parameters (the body: {name: value}), merged with its others",
+             {"model_name": ("path", "name"), "overrides": ("json", "set")}, errors=(400, 404, 503)),
+    Endpoint("DELETE", f"{MODELS}/{{model_name}}/config", "model_config", "Clear a model's overrides",
+             {"model_name": ("path", "name")}, fixed={"reset": True}, errors=(400, 404, 503)),
     Endpoint("POST", f"{MODELS}/unload-all", "unload_models",
              "Unload the models of one local runtime (body: runtime) or of all, freeing their memory",
              b("runtime"), errors=(400, 409, 503)),
@@ -253,7 +263,7 @@ class RestApi:
 
     async def _arguments(self, endpoint: Endpoint, request: Request) -> dict[str, Any]:
         body: Any = {}
-        if any(where == "body" for where, _ in endpoint.params.values()):
+        if any(where in ("body", "json") for where, _ in endpoint.params.values()):
             try:
                 body = loads(await request.body() or b"{}")
             except JsonRefused as exc:
@@ -263,7 +273,7 @@ class RestApi:
         arguments = dict(endpoint.fixed)
         for rest_name, (where, argument) in endpoint.params.items():
             source: Mapping[str, Any] = {"path": request.path_params, "query": request.query_params,
-                                         "body": body}[where]
+                                         "body": body, "json": {rest_name: body}}[where]
             value = source.get(rest_name)
             if value is None or (where == "query" and value == ""):
                 continue

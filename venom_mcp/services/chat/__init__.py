@@ -6,9 +6,13 @@
 - context.py: the prompt's tokens against the model's context, before sending
 - structured.py: response_format: JSON parsed and checked against the schema
 - service.py: ChatService, the attempts along the plan with governance and request gates
+- stream.py: the same for an answer that streams (fallback until its first piece)
+- failures.py: what went wrong along the plan, with each attempt's reason code
 """
 
+from .failures import ChatFailed
 from .request import ChatRequest, build
 from .service import ChatService
+from .stream import ChatStream, StreamBroken, StreamRoute
 
-__all__ = ["ChatRequest", "ChatService", "build"]
+__all__ = ["ChatFailed", "ChatRequest", "ChatService", "ChatStream", "StreamBroken", "StreamRoute", "build"]

@@ -20,6 +20,7 @@ from ...records import Capabilities
 CHARS_PER_TOKEN = 4
 MESSAGE_OVERHEAD = 4
 REPLY_OVERHEAD = 3
+SPECIAL_TOKENS = 4  # what a tokenizer may add to a text besides its pieces (BOS, EOS, a leading-space piece)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,13 @@ def estimate(texts: list[str], messages: int) -> PromptSize:
     """The documented estimate: four characters a token, plus the per-message overhead."""
     characters = sum(len(text) for text in texts)
     return PromptSize(math.ceil(characters / CHARS_PER_TOKEN) + overhead(messages), counted=False)
+
+
+def most(texts: list[str], messages: int) -> int:
+    """The most tokens the prompt can be, whatever the tokenizer: every token holds at least one byte of the text
+    (byte-level BPE, SentencePiece with byte fallback), plus what it adds on its own and the per-message overhead.
+    When even this fits, counting with the model's tokenizer can change nothing."""
+    return sum(len(text.encode()) for text in texts) + len(texts) + SPECIAL_TOKENS + overhead(messages)
 
 
 def overhead(messages: int) -> int:

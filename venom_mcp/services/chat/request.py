@@ -4,16 +4,31 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pydantic import GetCoreSchemaHandler
+
+from ...adapters.generation import NAMES
 from ...conversation import ChatMessage, NamedToolChoice, ToolChoice, ToolDefinition
 from ...errors import InvalidArgument
 from .structured import JsonAnswer, json_answer
 
 Think = bool | str  # True, False, "low", "medium", "high"
 THINK_LEVELS = ("low", "medium", "high")
+
+
+class Default(int):
+    """An argument's default that the caller left out: an int like any other (the schema shows it as one), but
+    build() can tell it from the same number given, so a model's override (model_config) may take its place."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return handler(int)
+
+
+DEFAULT_MAX_TOKENS = Default(256)
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,15 @@ class ChatRequest:
     tool_choice: str | dict[str, Any] | None = None
     think: Think | None = None
     sensitive: bool = False
+    # The generation values the caller gave (build() knows); a request made directly gives every value it sets.
+    given: frozenset[str] = frozenset(NAMES)
+
+    def with_overrides(self, overrides: Mapping[str, object]) -> ChatRequest:
+        """This request with a model's overrides (model_config) in place of the values the caller did not give:
+        an explicit argument > the model's override > the default."""
+        explicit = {name for name, value in self.generation().items() if name in self.given and value is not None}
+        taken: dict[str, Any] = {k: v for k, v in overrides.items() if k in NAMES and k not in explicit}
+        return replace(self, **taken) if taken else self
 
     def generation(self) -> dict[str, object]:
         """The generation parameters by our names (generation.NAMES); None: not set."""
@@ -112,7 +136,7 @@ def tool_setup(tools: Sequence[ToolDefinition] | None,
 
 
 def build(*, prompt: str | None = None, messages: Sequence[ChatMessage] | None = None, system: str | None = None,
-          model: str | None = None, max_tokens: int = 256, temperature: float | None = None,
+          model: str | None = None, max_tokens: int = DEFAULT_MAX_TOKENS, temperature: float | None = None,
           top_p: float | None = None, top_k: int | None = None, seed: int | None = None,
           stop: str | list[str] | None = None, repeat_penalty: float | None = None, num_ctx: int | None = None,
           response_format: str | dict[str, Any] | None = None, tools: Sequence[ToolDefinition] | None = None,
@@ -124,8 +148,11 @@ def build(*, prompt: str | None = None, messages: Sequence[ChatMessage] | None =
         raise InvalidArgument(f"max_tokens={max_tokens} does not fit in num_ctx={num_ctx}: the context holds the "
                               "prompt and the answer; raise num_ctx or lower max_tokens")
     definitions, choice = tool_setup(tools, tool_choice)
+    values = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "top_k": top_k, "seed": seed,
+              "stop": stop, "repeat_penalty": repeat_penalty, "num_ctx": num_ctx}
+    given = frozenset(name for name, value in values.items() if value is not None and not isinstance(value, Default))
     return ChatRequest(
-        messages=conversation(prompt, messages, system), max_tokens=max_tokens, temperature=temperature,
+        messages=conversation(prompt, messages, system), max_tokens=int(max_tokens), temperature=temperature,
         top_p=top_p, top_k=top_k, seed=seed, stop=stop, repeat_penalty=repeat_penalty, num_ctx=num_ctx, model=model,
         answer_format=json_answer(response_format), tools=definitions, tool_choice=choice, think=think,
-        sensitive=sensitive)
+        sensitive=sensitive, given=given)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +27,11 @@ from ..capabilities import adapt_messages
 from ..governance import GateClosed, Governance
 from ..registry import ModelRegistry
 from ..runtime_state import RequestGates, RuntimeState
-from .context import PromptSize, check, estimate, overhead, window
+from .context import PromptSize, Window, check, estimate, most, overhead, window
+from .failures import Failures
 from .request import ChatRequest, prompt_texts
 from .route import Asked, Candidate, plan, resolve
+from .stream import ChatStream, open_stream
 from .structured import parse
 from .wire import Wire, ollama_wire, openai_wire
 
@@ -59,6 +62,8 @@ class ChatService:
         self.clients = clients
         self.governance = governance
         self.tokenizers = Tokenizers(registry.http)
+        # (runtime, model) -> that model's overrides (model_config); each candidate gets its own model's
+        self.overrides: Callable[[str, str], Mapping[str, object]] = lambda runtime, model: {}
 
     def active(self) -> tuple[str, str]:
         """The active (runtime, model); a clear error when there is none."""
@@ -99,15 +104,21 @@ class ChatService:
                 continue  # an activation changed the active model while this request waited: ask the new one
         raise Conflict("the active runtime kept switching while this request waited; send it again")
 
+    async def stream(self, request: ChatRequest) -> ChatStream:
+        """The answer as it streams (stream.py): the same plan, gates and governance as `ask`; fallback only until
+        the first piece of the answer."""
+        return await open_stream(self, request)
+
     async def _run(self, request: ChatRequest, asked: Asked) -> ChatResult:
         local = await self._capabilities(asked.runtime, asked.model) if table.spec(asked.runtime).local else None
         route = plan(self.settings, self.state, asked, request, local)
-        failures = list(route.skipped)
+        failures = Failures(route.skipped)
         lead = route.candidates[0].runtime
         for index, candidate in enumerate(route.candidates):
             first = index == 0
+            wanted = request.with_overrides(self.overrides(candidate.runtime, candidate.model))
             try:
-                prepared = await self._prepare(candidate, request)
+                prepared = await self._prepare(candidate, wanted)
             except InvalidArgument as exc:
                 if first:
                     raise  # the request does not suit the model it asked for: say so, no fallback
@@ -117,7 +128,7 @@ class ChatService:
                 is_asked = candidate.runtime == asked.runtime
                 if is_asked and not asked.pinned and self.state.active() != (asked.runtime, asked.model):
                     raise _Switched
-                answer = await self._attempt(candidate, request, prepared, failures)
+                answer = await self._attempt(candidate, wanted, prepared, failures)
             if answer is None:
                 continue
             if first:
@@ -131,7 +142,7 @@ class ChatService:
                                        f"this machine ({answer.route_reason})")
             return answer
         hint = "" if self.settings.fallbacks else " (no fallback configured: VENOM_FALLBACK_ORDER)"
-        raise UpstreamError(self.governance.mask("; ".join(failures) + hint))
+        raise failures.error(self.governance.mask("; ".join(failures) + hint))
 
     async def _prepare(self, candidate: Candidate, request: ChatRequest) -> _Prepared:
         """The request written for this runtime, once the model is known to take it: tools, context."""
@@ -149,17 +160,23 @@ class ChatService:
         else:
             written = openai_wire(runtime, request, messages)
         texts = prompt_texts(messages, request.tools)
-        size, server_max = await self._size(runtime, model, texts, len(messages))
         num_ctx = request.num_ctx if runtime == "ollama" else None
+        known = window(runtime, caps, num_ctx, profile_ctx, None)
+        size, server_max = await self._size(runtime, model, texts, len(messages), known, request.max_tokens)
         room = window(runtime, caps, num_ctx, profile_ctx, server_max)
         check(size, request.max_tokens, room, model, runtime)
         return _Prepared(written, keep_alive, size.tokens)
 
-    async def _size(self, runtime: str, model: str, texts: list[str],
-                    messages: int) -> tuple[PromptSize, int | None]:
-        if runtime in self.tokenizers.ROUTES:
-            counted = await self.tokenizers.count(runtime, table.endpoint(self.settings, runtime), model,
-                                                  "\n".join(texts))
+    async def _size(self, runtime: str, model: str, texts: list[str], messages: int, room: Window | None,
+                    max_tokens: int) -> tuple[PromptSize, int | None]:
+        """The prompt's tokens, counted by the server's tokenizer where it has one; estimated when it has none, or
+        when counting can change nothing: the server reports no context limit of its own (llama.cpp, unlike vLLM)
+        and even one token per byte fits the window (a round trip saved before the first token)."""
+        endpoint = table.endpoint(self.settings, runtime)
+        sure = self.tokenizers.reports_limit(endpoint) is False and (
+            room is None or most(texts, messages) + max_tokens <= room.tokens)
+        if runtime in self.tokenizers.ROUTES and not sure:
+            counted = await self.tokenizers.count(runtime, endpoint, model, "\n".join(texts))
             if counted is not None:
                 return PromptSize(counted[0] + overhead(messages), counted=True), counted[1]
         return estimate(texts, messages), None
@@ -184,13 +201,13 @@ class ChatService:
         return found
 
     async def _attempt(self, candidate: Candidate, request: ChatRequest, prepared: _Prepared,
-                       failures: list[str]) -> ChatResult | None:
+                       failures: Failures) -> ChatResult | None:
         runtime, model = candidate.runtime, candidate.model
         endpoint = self.governance.mask(table.endpoint(self.settings, runtime))
         try:
             record = await self.governance.admit(runtime, model, endpoint, prepared.prompt_tokens + request.max_tokens)
         except GateClosed as exc:
-            failures.append(f"{runtime} ({model} at {endpoint}) refused: {exc}")
+            failures.add(f"{runtime} ({model} at {endpoint}) refused: {exc}", exc.reason)
             return None
         started = time.perf_counter()
         try:
@@ -201,7 +218,7 @@ class ChatService:
             self.governance.finish(record, error=exc)
             reason = self.governance.mask(f"{runtime} ({model} at {endpoint}) failed: {record.error}")
             log.warning("%s", reason)
-            failures.append(reason)
+            failures.add(reason, record.reason)
             return None
         self.governance.finish(record, prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens)
         _check_answered(reply, model, request.max_tokens)

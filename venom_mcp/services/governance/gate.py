@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,8 @@ class Governance:
             cost_in, _, cost_out = value.partition("/")
             self._prices[model] = (float(cost_in), float(cost_out or cost_in))
         self.ledger = ledger if ledger is not None else Ledger(history_path.with_name("ledger.jsonl"))
+        # Told of every finished call (the alerts' hook); one that fails is logged and costs nothing else.
+        self.listeners: list[Callable[[RequestRecord], None]] = []
         self._load()
 
     def mask(self, text: str) -> str:
@@ -145,6 +148,11 @@ class Governance:
                 f"endpoint={record.llm_endpoint} latency_ms={latency_ms:.1f} prompt_tokens={prompt_tokens} "
                 f"completion_tokens={completion_tokens} cost_usd={record.cost_usd:.6f}"))
         self._persist(force=False)
+        for listener in self.listeners:
+            try:
+                listener(record)
+            except Exception:
+                log.exception("a listener of finished model calls failed")
         return record
 
     def history(self, limit: int) -> list[RequestRecord]:

@@ -1,0 +1,498 @@
+"""The OpenAI-compatible gateway of `serve --transport http` (/v1), driven by the official `openai` client and by
+Semantic Kernel's OpenAIChatCompletion: whole and streamed answers through the chat service (the chat tool's routing,
+fallback and governance), the route headers, tools and JSON answers, the model list, OpenAI-shaped errors with their
+statuses, the token and host rules, a client that leaves, and one stream from a real llama.cpp server. Runtimes:
+the protocol-faithful FakeOllama and FakeOpenAI (standing in for OpenAI and Gemini)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from openai import AsyncOpenAI
+
+from tests.conftest import build, http_served, make_settings
+from tests.fakes.hub import TINY_CHAT, TINY_GGUF, FakeHub, seed_files
+from tests.fakes.live import LiveServer, free_port, have_llamacpp_server
+from tests.fakes.ollama import STREAM_ERROR, FakeOllama
+from tests.fakes.openai_server import OPENAI_PREFIX, FakeOpenAI
+from tests.fakes.tiny_gguf import write_tiny_llama
+from venom_mcp.app import App
+
+TOKEN = "gateway-token-0123456789abcdef"
+HI = [{"role": "user", "content": "hi there"}]
+WEATHER = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+CITY = {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1}},
+        "required": ["city", "days"], "additionalProperties": False}
+
+
+@contextmanager
+def served(runtime_settings: dict[str, Any], **overrides: Any) -> Iterator[tuple[str, App]]:
+    app = build(runtime_settings, **overrides)
+    with http_served(app) as server:
+        yield server.url, app
+
+
+@asynccontextmanager
+async def client(url: str, key: str = "anything") -> AsyncIterator[AsyncOpenAI]:
+    async with AsyncOpenAI(base_url=url + "/v1", api_key=key, max_retries=0, timeout=30) as openai_client:
+        yield openai_client
+
+
+async def activate(url: str, name: str, runtime: str = "ollama", token: str | None = None) -> None:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as http:
+        answer = await http.post("/api/v1/models/activate", json={"name": name, "runtime": runtime})
+    assert answer.status_code == 200, answer.text
+
+
+async def install(url: str, name: str, provider: str) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        started = await http.post("/api/v1/models/registry/install", json={"name": name, "provider": provider})
+        operation = started.json()["operation_id"]
+        deadline = time.monotonic() + 60
+        while (status := (await http.get(f"/api/v1/models/operations/{operation}")).json()["operation"])[
+                "status"] in ("pending", "in_progress") and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    assert status["status"] == "completed", status
+
+
+async def history(url: str, settled: bool = True) -> list[dict[str, Any]]:
+    """The newest requests (request_history over REST); `settled`: once the newest has finished (a stream is
+    recorded just after its last event)."""
+    deadline = time.monotonic() + 10
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        while True:
+            found = list((await http.get("/api/v1/history/requests", params={"limit": 5})).json()["requests"])
+            if not settled or found[0]["status"] != "in_progress" or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.01)
+
+
+async def released(app: App, runtime: str) -> None:
+    """Wait until the runtime's request gate is free again: the gateway releases it once the response has ended
+    (just after its last event)."""
+    deadline = time.monotonic() + 10
+    while app.gates.in_flight(runtime) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert app.gates.in_flight(runtime) == 0
+
+
+@pytest.fixture
+def gateway(runtime_settings: dict[str, Any], ollama: FakeOllama) -> Iterator[str]:
+    for name in ("llama3.2:1b", "qwen2.5:0.5b"):
+        ollama.install(name)
+    with served(runtime_settings) as (url, _):
+        yield url
+
+
+# ---- answers ------------------------------------------------------------------------------------------------------
+
+
+async def test_a_whole_answer_names_the_runtime_that_gave_it(gateway: str, ollama: FakeOllama,
+                                                             ollama_url: str) -> None:
+    await activate(gateway, "llama3.2:1b")
+    async with client(gateway) as oai:
+        raw = await oai.chat.completions.with_raw_response.create(
+            model="default", messages=[{"role": "developer", "content": "Be brief."}, *HI], temperature=0.2, seed=7,
+            stop=["END"])
+        reply = raw.parse()
+        assert reply.object == "chat.completion" and reply.id.startswith("chatcmpl-")
+        assert reply.model == "llama3.2:1b" and reply.choices[0].message.content == "echo: hi there"
+        assert reply.choices[0].message.role == "assistant" and reply.choices[0].finish_reason == "stop"
+        assert reply.usage is not None and reply.usage.completion_tokens == 3
+        assert reply.usage.total_tokens == reply.usage.prompt_tokens + 3
+        assert (raw.headers["x-venom-llm-provider"], raw.headers["x-venom-llm-model"]) == ("ollama", "llama3.2:1b")
+        assert raw.headers["x-venom-llm-endpoint"] == ollama_url
+        sent = ollama.bodies("/api/chat")[-1]
+        assert sent["stream"] is False and sent["messages"][0] == {"role": "system", "content": "Be brief."}
+        assert sent["options"]["num_predict"] == 256, "without max_tokens: the chat tool's default"
+        assert (sent["options"]["temperature"], sent["options"]["seed"], sent["options"]["stop"]) == (0.2, 7, ["END"])
+        cut = await oai.chat.completions.create(model="llama3.2:1b", messages=HI, max_completion_tokens=2)
+        assert cut.choices[0].message.content == "echo: hi" and cut.choices[0].finish_reason == "length"
+        other = await oai.chat.completions.with_raw_response.create(model="qwen2.5:0.5b", messages=HI)
+        assert other.headers["x-venom-llm-model"] == "qwen2.5:0.5b", "model= names any installed model"
+        cloud = await oai.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HI, max_tokens=16)
+        assert cloud.headers["x-venom-llm-provider"] == "openai" and cloud.parse().model == "gpt-4o-mini"
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:  # no model at all: the active one
+        answer = await http.post("/v1/chat/completions", json={"messages": HI})
+        assert answer.status_code == 200 and answer.json()["model"] == "llama3.2:1b"
+
+
+async def test_a_stream_is_the_runtimes_own_stream(gateway: str, ollama: FakeOllama, ollama_url: str) -> None:
+    await activate(gateway, "llama3.2:1b")
+    prompt = [{"role": "user", "content": "tell me about the sea and the sky"}]
+    async with client(gateway) as oai, oai.chat.completions.with_streaming_response.create(
+            model="llama3.2:1b", messages=prompt, stream=True, stream_options={"include_usage": True}) as raw:
+        assert raw.headers["content-type"].startswith("text/event-stream")
+        assert raw.headers["x-venom-llm-provider"] == "ollama"
+        assert raw.headers["x-venom-llm-endpoint"] == ollama_url
+        chunks = [chunk async for chunk in await raw.parse()]
+    assert {c.object for c in chunks} == {"chat.completion.chunk"} and len({c.id for c in chunks}) == 1
+    assert chunks[0].choices[0].delta.role == "assistant"
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert "".join(pieces) == "echo: tell me about the sea and the sky"
+    assert len(pieces) == 9, "one event per piece Ollama streamed, not an answer cut into chunks"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == 9 and all(c.usage is None for c in chunks[:-1])
+    assert ollama.bodies("/api/chat")[-1]["stream"] is True
+    done = (await history(gateway))[0]
+    assert done["status"] == "ok" and done["llm_provider"] == "ollama" and done["completion_tokens"] == 9
+
+
+async def test_the_stream_is_passed_on_while_the_runtime_still_writes(
+    runtime_settings: dict[str, Any], cloud: FakeOpenAI
+) -> None:
+    cloud.token_delay = 0.2
+    cloud.enqueue_text("one two three four", reasoning="let me see")
+    with served(runtime_settings) as (url, app):
+        async with client(url) as oai:
+            stream = await oai.chat.completions.create(model="gpt-4o-mini", messages=HI, stream=True,
+                                                       stream_options={"include_usage": True})
+            chunks = []
+            async for chunk in stream:
+                chunks.append(chunk)
+                if chunk.choices and chunk.choices[0].delta.content:
+                    # The first words are here; the runtime is still writing: its request is still running.
+                    running = (await history(url, settled=False))[0]
+                    assert running["status"] == "in_progress" and running["finished_at"] is None
+                    assert app.gates.in_flight("openai") == 1
+                    break
+            chunks += [chunk async for chunk in stream]
+        await released(app, "openai")
+    reasoning = "".join(str((c.choices[0].delta.model_extra or {}).get("reasoning_content") or "")
+                        for c in chunks if c.choices)
+    assert reasoning == "let me see"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "one two three four"
+    sent = cloud.bodies()[-1]
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    usage = chunks[-1].usage
+    assert usage is not None and usage.completion_tokens == 7, "the runtime's own count (3 thought + 4 words)"
+
+
+# ---- tools and JSON -----------------------------------------------------------------------------------------------
+
+
+async def test_tool_calls_whole_and_streamed(gateway: str, ollama: FakeOllama, cloud: FakeOpenAI) -> None:
+    await activate(gateway, "qwen2.5:0.5b")
+    ask = [{"role": "user", "content": "What is the weather in Paris?"}]
+    async with client(gateway) as oai:
+        reply = await oai.chat.completions.create(model="gpt-4o-mini", messages=ask, tools=WEATHER,
+                                                  tool_choice="required")
+        choice = reply.choices[0]
+        assert choice.finish_reason == "tool_calls" and choice.message.content is None
+        (call,) = choice.message.tool_calls or []
+        assert call.type == "function" and call.function.name == "get_weather"
+        assert json.loads(call.function.arguments) == {"city": "Paris"}
+        assert cloud.bodies()[-1]["tool_choice"] == "required"
+        back = [*ask, choice.message.model_dump(exclude_none=True),
+                {"role": "tool", "tool_call_id": call.id, "content": "sunny"}]
+        final = await oai.chat.completions.create(model="gpt-4o-mini", messages=back, tools=WEATHER)
+        assert final.choices[0].message.content == "tool result: sunny"
+        # Ollama sends a whole call in one line; its stop becomes OpenAI's tool_calls.
+        chunks = [c async for c in await oai.chat.completions.create(
+            model="qwen2.5:0.5b", messages=ask, tools=WEATHER, stream=True)]
+    parts = [p for c in chunks if c.choices for p in c.choices[0].delta.tool_calls or []]
+    assert parts[0].id and parts[0].function is not None and parts[0].function.name == "get_weather"
+    arguments = "".join(p.function.arguments or "" for p in parts if p.function)
+    assert json.loads(arguments) == {"city": "Paris"}
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+    assert ollama.bodies("/api/chat")[-1]["tools"] == WEATHER
+
+
+async def test_json_answers_whole_and_streamed(gateway: str, ollama: FakeOllama, cloud: FakeOpenAI) -> None:
+    await activate(gateway, "llama3.2:1b")
+    wanted = {"type": "json_schema", "json_schema": {"name": "trip", "schema": CITY}}
+    async with client(gateway) as oai:
+        reply = await oai.chat.completions.create(model="gpt-4o-mini", messages=HI, response_format=wanted)
+        trip = json.loads(reply.choices[0].message.content or "")
+        assert set(trip) == {"city", "days"} and trip["days"] >= 1
+        assert cloud.bodies()[-1]["response_format"]["json_schema"]["schema"] == CITY
+        streamed = [c async for c in await oai.chat.completions.create(
+            model="llama3.2:1b", messages=HI, response_format={"type": "json_object"}, stream=True)]
+        assert json.loads("".join(c.choices[0].delta.content or "" for c in streamed if c.choices)) == {
+            "answer": "echo: hi there"}
+        assert ollama.bodies("/api/chat")[-1]["format"] == "json"
+        plain = await oai.chat.completions.create(model="llama3.2:1b", messages=HI, response_format={"type": "text"})
+        assert plain.choices[0].message.content == "echo: hi there"
+        with pytest.raises(openai.BadRequestError) as bad:
+            await oai.chat.completions.create(model="llama3.2:1b", messages=HI,
+                                              response_format={"type": "xml"})
+        assert bad.value.body["param"] == "response_format.type"
+
+
+# ---- models -------------------------------------------------------------------------------------------------------
+
+
+async def test_the_model_list(runtime_settings: dict[str, Any], ollama: FakeOllama) -> None:
+    ollama.install("llama3.2:1b")
+    with served(runtime_settings) as (url, _):
+        async with client(url) as oai:
+            models = (await oai.models.list()).data
+            owners = {m.id: m.owned_by for m in models}
+            assert owners == {"llama3.2:1b": "ollama", "gpt-4o-mini": "openai", "gemini-2.0-flash": "google"}
+            assert {m.object for m in models} == {"model"} and all(m.created >= 0 for m in models)
+            assert (await oai.models.retrieve("llama3.2:1b")).owned_by == "ollama"
+            with pytest.raises(openai.NotFoundError) as missing:
+                await oai.models.retrieve("mistral:7b")
+            assert missing.value.body["code"] == "model_not_found"
+    with served(runtime_settings, google_api_key=None) as (url, _):  # a cloud without a key cannot answer
+        async with client(url) as oai:
+            assert [m.id for m in (await oai.models.list()).data] == ["llama3.2:1b", "gpt-4o-mini"]
+
+
+# ---- errors -------------------------------------------------------------------------------------------------------
+
+
+def openai_error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json")
+    error: dict[str, Any] = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["message"], error
+    return error
+
+
+async def test_errors_are_openai_shaped_with_their_status(gateway: str) -> None:
+    async with client(gateway) as oai:
+        with pytest.raises(openai.BadRequestError, match="no active runtime"):
+            await oai.chat.completions.create(model="default", messages=HI)
+        await activate(gateway, "llama3.2:1b")
+        with pytest.raises(openai.NotFoundError) as missing:
+            await oai.chat.completions.create(model="mistral:7b", messages=HI)
+        assert missing.value.body["code"] == "model_not_found" and missing.value.body["param"] == "model"
+    chat = "/v1/chat/completions"
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+        assert openai_error(await http.post(chat, json={"model": "default"}), 400)["param"] == "messages"
+        assert openai_error(await http.post(chat, json={"messages": HI, "n": 2}), 400)["param"] == "n"
+        assert openai_error(await http.post(chat, json={"messages": HI, "temperature": 3}), 400)["param"] == \
+            "temperature"
+        image = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}]
+        assert "text parts only" in openai_error(await http.post(chat, json={"messages": image}), 400)["message"]
+        effort = openai_error(await http.post(chat, json={"messages": HI, "reasoning_effort": "extreme"}), 400)
+        assert effort["param"] == "reasoning_effort"
+        too_long = [{"role": "user", "content": "word " * 20_000}]
+        assert openai_error(await http.post(chat, json={"messages": too_long}), 400)["code"] == \
+            "context_length_exceeded"
+        # The guards in front of every route answer in OpenAI's shape on /v1/ too.
+        assert openai_error(await http.post(chat, content=b'{"messages": [', headers={
+            "content-type": "application/json"}), 400)
+        assert openai_error(await http.post(chat, content=b"{}", headers={"content-type": "text/plain"}), 415)
+        assert openai_error(await http.get("/v1/embeddings"), 404)["code"] == "unknown_url"
+        assert openai_error(await http.get(chat), 405)
+        assert openai_error(await http.get("/v1/models", headers={"Host": "evil.example"}), 421)
+        assert openai_error(await http.post(chat, json={"messages": HI}, headers={"Origin": "http://evil.example"}),
+                            403)
+        assert (await http.get("/api/v1/nothing")).json()["success"] is False, "the REST face keeps its shape"
+
+
+async def test_the_token_is_required_when_set(runtime_settings: dict[str, Any], ollama: FakeOllama) -> None:
+    ollama.install("llama3.2:1b")
+    with served(runtime_settings, http_token=TOKEN) as (url, _):
+        await activate(url, "llama3.2:1b", token=TOKEN)
+        async with client(url, key="sk-not-the-token") as oai:
+            with pytest.raises(openai.AuthenticationError) as denied:
+                await oai.chat.completions.create(model="default", messages=HI)
+            assert denied.value.body["code"] == "invalid_api_key"
+            with pytest.raises(openai.AuthenticationError):
+                await oai.models.list()
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            error = openai_error(await http.get("/v1/models"), 401)
+            assert error["type"] == "invalid_request_error" and "VENOM_HTTP_TOKEN" in error["message"]
+            assert (await http.get("/api/v1/models")).json()["success"] is False, "the REST face keeps its shape"
+        async with client(url, key=TOKEN) as oai:
+            reply = await oai.chat.completions.create(model="default", messages=HI)
+            assert reply.choices[0].message.content == "echo: hi there"
+            assert "llama3.2:1b" in [m.id async for m in oai.models.list()]
+
+
+async def test_refusals_are_429_and_upstream_failures_502(runtime_settings: dict[str, Any], cloud: FakeOpenAI,
+                                                          ollama: FakeOllama) -> None:
+    with served(runtime_settings, rate_limits="openai=1/0") as (url, _):
+        async with client(url) as oai:
+            await oai.chat.completions.create(model="gpt-4o-mini", messages=HI)
+            with pytest.raises(openai.RateLimitError, match="RATE_LIMITED") as limited:
+                await oai.chat.completions.create(model="gpt-4o-mini", messages=HI)
+            assert limited.value.body["code"] == "rate_limit_exceeded"
+    with served(runtime_settings, provider_budgets_usd="openai=0") as (url, _):
+        async with client(url) as oai:
+            with pytest.raises(openai.RateLimitError, match="BUDGET_EXCEEDED") as spent:
+                await oai.chat.completions.create(model="gpt-4o-mini", messages=HI, stream=True)
+            assert spent.value.body["code"] == "insufficient_quota"
+            cloud.fault = "error"
+            for stream in (False, True):
+                with pytest.raises(openai.InternalServerError) as failed:
+                    await oai.chat.completions.create(model="gemini-2.0-flash", messages=HI,
+                                                      stream=stream)
+                assert failed.value.status_code == 502 and failed.value.body["code"] == "upstream_error"
+
+
+# ---- fallback and failures ----------------------------------------------------------------------------------------
+
+
+async def test_fallback_happens_before_the_first_piece_only(runtime_settings: dict[str, Any], ollama: FakeOllama,
+                                                            cloud: FakeOpenAI) -> None:
+    ollama.install("llama3.2:1b")
+    with served(runtime_settings, fallback_order="openai") as (url, _):
+        await activate(url, "llama3.2:1b")
+        ollama.fault = "error"  # Ollama answers 500 before its first piece: the next runtime of the plan answers
+        async with client(url) as oai:
+            async with oai.chat.completions.with_streaming_response.create(
+                    model="default", messages=HI, stream=True) as raw:
+                assert raw.headers["x-venom-llm-provider"] == "openai"
+                assert raw.headers["x-venom-llm-model"] == "gpt-4o-mini"
+                assert raw.headers["x-venom-fallback-from"] == "ollama"
+                text = "".join([c.choices[0].delta.content or "" async for c in await raw.parse() if c.choices])
+            assert text == "echo: hi there"
+            whole = await oai.chat.completions.with_raw_response.create(model="default", messages=HI)
+            assert whole.headers["x-venom-fallback-from"] == "ollama"
+            # A runtime that fails after its first piece ends the stream with an error: no fallback any more.
+            ollama.fault = "stream_error"
+            asked = len(cloud.bodies())
+            received = []
+            with pytest.raises(openai.APIError, match="failed after the answer began") as broken:
+                async for chunk in await oai.chat.completions.create(model="default", messages=HI,
+                                                                     stream=True):
+                    received.append(chunk.choices[0].delta.content)
+            assert STREAM_ERROR in broken.value.message and received == ["", "echo:"]
+            assert len(cloud.bodies()) == asked, "nothing was sent to the fallback"
+        record = (await history(url))[0]
+        assert record["status"] == "error" and record["llm_provider"] == "ollama"
+
+
+async def test_a_broken_cloud_stream_is_recorded(runtime_settings: dict[str, Any], cloud: FakeOpenAI) -> None:
+    cloud.fault = "stream_cut"
+    with served(runtime_settings) as (url, _):
+        async with client(url) as oai:
+            received = []
+            with pytest.raises(openai.APIError, match="failed after the answer began"):
+                async for chunk in await oai.chat.completions.create(model="gpt-4o-mini", messages=HI,
+                                                                     stream=True):
+                    received.append(chunk.choices[0].delta.content)
+            assert received == ["", "echo:"]
+        record = (await history(url))[0]
+        assert record["status"] == "error" and record["llm_provider"] == "openai"
+
+
+async def test_a_client_that_leaves_stops_the_runtime(runtime_settings: dict[str, Any], cloud: FakeOpenAI) -> None:
+    cloud.token_delay = 0.05
+    cloud.enqueue_text(" ".join(["word"] * 200))
+    with served(runtime_settings) as (url, app):
+        async with client(url) as oai:
+            stream = await oai.chat.completions.create(model="gpt-4o-mini", messages=HI, stream=True)
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    break
+            await stream.close()
+        await released(app, "openai")
+        deadline = time.monotonic() + 10
+        while cloud.abandoned_streams == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert cloud.abandoned_streams == 1, "the upstream request was closed: the runtime stopped writing"
+        record = (await history(url))[0]
+        assert record["status"] == "ok" and record["finished_at"] is not None
+        assert 0 < record["completion_tokens"] < 200, "counted as far as it went"
+
+
+async def test_a_prompt_is_tokenized_only_when_that_can_matter(
+    runtime_settings: dict[str, Any], cloud_server: tuple[FakeOpenAI, LiveServer], cloud: FakeOpenAI
+) -> None:
+    """The context check counts with the server's tokenizer only where that can change something: a vLLM server's
+    tokenizer also reports its context limit, so it is asked every time; a llama.cpp server's does not, so once it
+    has answered, a prompt that fits the window even at one token a byte (or a window nothing bounds) is estimated,
+    which saves a round trip before the first token."""
+    endpoint = cloud_server[1].url + OPENAI_PREFIX
+    cases = (("llamacpp", f"{TINY_GGUF}:Q8_0", [1, 1, 1]), ("vllm", TINY_CHAT, [1, 2, 3]))
+    for runtime, name, counts in cases:
+        cloud.reset()
+        cloud.models.append(name)
+        cloud.max_model_len = 8192  # the fake's /tokenize answers, in vLLM's shape or in llama-server's
+        with served(runtime_settings, **{f"{runtime}_endpoint": endpoint}) as (url, _):
+            await install(url, name, "hf")
+            async with client(url) as oai:
+                seen = []
+                for words in (2, 2, 1000):
+                    await oai.chat.completions.create(
+                        model=name, messages=[{"role": "user", "content": "word " * words}], max_tokens=16)
+                    seen.append(len(cloud.bodies("/tokenize")))
+        assert seen == counts, (runtime, seen)
+
+
+# ---- Semantic Kernel ----------------------------------------------------------------------------------------------
+
+
+async def test_a_semantic_kernel_agent_through_the_gateway(gateway: str) -> None:
+    from semantic_kernel import Kernel
+    from semantic_kernel.agents import ChatCompletionAgent
+    from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion
+    from semantic_kernel.functions import kernel_function
+
+    asked: list[str] = []
+
+    class Weather:
+        @kernel_function(description="The weather in a city")
+        def get_weather(self, city: str) -> str:
+            asked.append(city)
+            return f"sunny in {city}"
+
+    await activate(gateway, "qwen2.5:0.5b")
+    async with client(gateway) as oai:
+        service = OpenAIChatCompletion(ai_model_id="qwen2.5:0.5b", async_client=oai)
+        kernel = Kernel()
+        kernel.add_service(service)
+        answer = await kernel.invoke_prompt("Say something nice")
+        assert str(answer) == "echo: Say something nice"
+        agent = ChatCompletionAgent(service=service, name="helper", instructions="Be brief.", plugins=[Weather()])
+        response = await agent.get_response(messages="What is the weather in Paris?")
+        assert asked == ["Paris"], "the model's tool call went through the gateway to the kernel function"
+        assert str(response.content) == "tool result: sunny in Paris"
+
+
+# ---- a real runtime -----------------------------------------------------------------------------------------------
+
+LLAMA = "venom-test/llama-tiny-GGUF"
+COMMAND = (f"{sys.executable} -m llama_cpp.server --model {{model_path}} --model_alias {{served_model_name}} "
+           "--host {host} --port {port} --n_ctx 512 --interrupt_requests False")
+
+
+@pytest.mark.skipif(not have_llamacpp_server(), reason="llama-cpp-python[server] and gguf are not installed")
+async def test_a_stream_from_a_real_llamacpp_server(tmp_path: Path, home: Path, library_url: str,
+                                                   ollama_url: str) -> None:
+    files = seed_files()
+    files[LLAMA] = {"llama-tiny.Q8_0.gguf": write_tiny_llama(tmp_path / "l.gguf").read_bytes(), "README.md": b"tiny"}
+    name = f"{LLAMA}:Q8_0"
+    with LiveServer(FakeHub(files=files).app) as hub:
+        app = App(make_settings(home, hub.url, library_url, ollama_host=ollama_url, runtime_profile="full",
+                                llamacpp_endpoint=f"http://127.0.0.1:{free_port()}/v1", llamacpp_command=COMMAND,
+                                start_timeout_seconds=60))
+        try:
+            with http_served(app) as server:
+                await install(server.url, name, "hf")
+                await activate(server.url, name, "llamacpp")
+                async with client(server.url) as oai:
+                    settings: dict[str, Any] = {"model": name, "max_tokens": 8, "temperature": 0, "seed": 1,
+                                                "messages": [{"role": "user", "content": "Hello"}]}
+                    whole = await oai.chat.completions.create(**settings)
+                    async with oai.chat.completions.with_streaming_response.create(
+                            **settings, stream=True, stream_options={"include_usage": True}) as raw:
+                        assert raw.headers["x-venom-llm-provider"] == "llamacpp"
+                        chunks = [c async for c in await raw.parse()]
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+            assert text == whole.choices[0].message.content, "greedy decoding: the stream joins to the same text"
+            finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+            assert finish == [whole.choices[0].finish_reason]
+            usage = chunks[-1].usage
+            assert usage is not None and 0 < usage.completion_tokens <= 8 and usage.prompt_tokens > 0
+        finally:
+            await asyncio.to_thread(app.runtimes.health.supervisor.stop, "llamacpp")  # the process it started

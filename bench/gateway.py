@@ -3,11 +3,13 @@
     python bench/gateway.py [--runs 40] [--check]
 
 `venom-mcp serve --transport http` runs in its own process; it installs a tiny generated GGUF model and starts
-llama-cpp-python's server on it (activate_model, over the REST API). Then the same streamed chat is sent alternately
-through the gateway (`/v1/chat/completions`) and straight to the server, both with `openai.AsyncOpenAI`; the time to
-the first chunk that carries text is taken, after a few warm-up rounds, and the medians are compared.
-Target: the gateway's median under 1.05 times the direct one. Without llama-cpp-python (`--fake`, or when it is not
-installed) the runtime is the fake OpenAI server in its own process, writing one piece every `--delay` seconds.
+llama-cpp-python's server on it (activate_model, over the REST API). Then the same streamed chat is sent in turn
+through the gateway (`/v1/chat/completions`), straight to the server, and through a bare pass-through proxy
+(Starlette + httpx relaying the bytes, in its own process: what one Python HTTP hop costs by itself), all with
+`openai.AsyncOpenAI`. The time to the first chunk that carries text is taken after a few warm-up rounds, and the
+medians are compared. Target: the gateway under 1.05 times the direct call. Without llama-cpp-python (`--fake`, or
+when it is not installed) the runtime is the fake OpenAI server in its own process, writing a piece every `--delay`
+seconds (a model's time per token).
 """
 
 from __future__ import annotations
@@ -50,9 +52,39 @@ with LiveServer(fake.app) as server:
     print(server.url, flush=True)
     sys.stdin.read()
 """
+BARE_PROXY = """
+import sys
+import httpx, uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+upstream, port = sys.argv[1], int(sys.argv[2])
+client = httpx.AsyncClient(timeout=120)
+
+async def chat(request):
+    sent = client.build_request("POST", upstream + "/chat/completions", content=await request.body(),
+                                headers={"content-type": "application/json", "authorization": "Bearer none"})
+    response = await client.send(sent, stream=True)
+
+    async def relay():
+        try:
+            async for piece in response.aiter_raw():
+                yield piece
+        finally:
+            await response.aclose()
+
+    return StreamingResponse(relay(), media_type="text/event-stream")
+
+async def health(request):
+    return Response("ok")
+
+app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]), Route("/health", health)])
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+"""
 
 
-async def first_token(client: AsyncOpenAI, model: str, tokens: int, prompt: str = PROMPT) -> float:
+async def first_token(client: AsyncOpenAI, model: str, tokens: int, prompt: str) -> float:
     """Seconds from sending the request to the first chunk with text; the stream is read to its end."""
     started = time.perf_counter()
     first = None
@@ -66,31 +98,33 @@ async def first_token(client: AsyncOpenAI, model: str, tokens: int, prompt: str 
     return first
 
 
-async def measure(through: Callable[[], Awaitable[float]], direct: Callable[[], Awaitable[float]], runs: int,
-                  warmup: int) -> tuple[list[float], list[float]]:
-    ours, base = [], []
+async def measure(paths: dict[str, Callable[[], Awaitable[float]]], runs: int,
+                  warmup: int) -> dict[str, list[float]]:
+    """Each round asks every path once, in turn, so that machine noise hits them alike; each request follows one of
+    another path, so each server has finished what it does after a stream (venom-mcp: the ledger line, written with
+    fsync) before its next request comes."""
+    times: dict[str, list[float]] = {name: [] for name in paths}
     for n in range(runs + warmup):
-        # Strictly alternating: each request follows one of the other path, so each server has finished what it
-        # does after a stream (venom-mcp: the ledger line, written with fsync) before its next request comes.
-        gateway, runtime = await through(), await direct()
-        if n >= warmup:
-            ours.append(gateway)
-            base.append(runtime)
-    return ours, base
+        for name, path in paths.items():
+            took = await path()
+            if n >= warmup:
+                times[name].append(took)
+    return times
 
 
 async def wait_served(url: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     async with httpx.AsyncClient(timeout=2) as http:
-        while True:
+        for _ in range(int(seconds * 10)):
             try:
                 if (await http.get(url + "/health")).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"venom-mcp did not come up at {url}")
+                break
             await asyncio.sleep(0.1)
+    raise TimeoutError(f"nothing came up at {url}")
 
 
 async def install_and_activate(url: str, runtime: str) -> None:
@@ -109,23 +143,23 @@ async def install_and_activate(url: str, runtime: str) -> None:
             raise RuntimeError(f"the activation failed: {active.text}")
 
 
-async def run(url: str, endpoint: str, model: str, fake: bool, runs: int, tokens: int,
-              prompt: str) -> tuple[list[float], list[float]]:
-    """Set the runtime up through venom-mcp, then time both paths."""
-    await wait_served(url)
+async def run(urls: dict[str, str], model: str, fake: bool, runs: int, tokens: int,
+              prompt: str) -> dict[str, list[float]]:
+    """Set the runtime up through venom-mcp, then time every path."""
+    for url in (urls["gateway"], urls["bare proxy"]):
+        await wait_served(url.removesuffix("/v1"))
     if fake:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=urls["gateway"].removesuffix("/v1"), timeout=30) as http:
             await http.post("/api/v1/system/llm-runtime/active", json={"provider": "openai", "model": model})
     else:
-        await install_and_activate(url, "llamacpp")
-    gateway = AsyncOpenAI(base_url=url + "/v1", api_key="none", max_retries=0)
-    direct = AsyncOpenAI(base_url=endpoint, api_key="none", max_retries=0)
+        await install_and_activate(urls["gateway"].removesuffix("/v1"), "llamacpp")
+    clients = {name: AsyncOpenAI(base_url=url, api_key="none", max_retries=0) for name, url in urls.items()}
     try:
-        return await measure(lambda: first_token(gateway, model, tokens, prompt),
-                             lambda: first_token(direct, model, tokens, prompt), runs, warmup=5)
+        return await measure({name: (lambda c=c: first_token(c, model, tokens, prompt))
+                              for name, c in clients.items()}, runs, warmup=5)
     finally:
-        await gateway.close()
-        await direct.close()
+        for c in clients.values():
+            await c.close()
 
 
 def main(runs: int, tokens: int, repeat: int, fake: bool, delay: float, check: bool) -> int:
@@ -133,8 +167,7 @@ def main(runs: int, tokens: int, repeat: int, fake: bool, delay: float, check: b
     with tempfile.TemporaryDirectory() as home:
         files = seed_files()
         files[REPO] = {"tiny.Q8_0.gguf": write_tiny_llama(Path(home) / "tiny.gguf").read_bytes()}
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
+        port, bare_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VENOM_", "HF_", "OLLAMA_", "OPENAI_"))}
         env.update(VENOM_HOME=str(Path(home) / "venom"), VENOM_RUNTIME_PROFILE="full")
         fake_server = None
@@ -147,32 +180,40 @@ def main(runs: int, tokens: int, repeat: int, fake: bool, delay: float, check: b
         else:
             endpoint, model = f"http://127.0.0.1:{free_port()}/v1", MODEL
             env.update(LLAMACPP_ENDPOINT=endpoint, VENOM_LLAMACPP_COMMAND=COMMAND)
+        urls = {"gateway": f"http://127.0.0.1:{port}/v1", "direct": endpoint,
+                "bare proxy": f"http://127.0.0.1:{bare_port}/v1"}
         with LiveServer(FakeHub(files=files).app) as hub:
             env.update(HF_ENDPOINT=hub.url)
             serve = subprocess.Popen([sys.executable, "-m", "venom_mcp", "serve", "--transport", "http", "--port",
                                       str(port)], env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
+            bare = subprocess.Popen([sys.executable, "-c", BARE_PROXY, endpoint, str(bare_port)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                ours, base = asyncio.run(run(url, endpoint, model, fake, runs, tokens, prompt))
+                times = asyncio.run(run(urls, model, fake, runs, tokens, prompt))
             finally:
                 if not fake:  # the llama.cpp server venom-mcp started
                     subprocess.run([sys.executable, "-m", "venom_mcp", "call", "control_runtime", "server=llamacpp",
                                     "action=stop"], env=env, cwd=str(ROOT), capture_output=True, check=False)
-                serve.terminate()
-                serve.wait(10)
+                for process in (serve, bare):
+                    process.terminate()
+                    process.wait(10)
                 if fake_server is not None:
                     fake_server.communicate("", timeout=10)
     runtime = f"fake OpenAI server, {delay * 1000:g} ms a piece" if fake else "llama.cpp (tiny GGUF)"
-    return report(ours, base, f"{runtime}, a prompt of {len(prompt.split())} words", check)
+    return report(times, f"{runtime}, a prompt of {len(prompt.split())} words", check)
 
 
-def report(ours: list[float], base: list[float], runtime: str, check: bool) -> int:
-    direct, through = statistics.median(base), statistics.median(ours)
+def report(times: dict[str, list[float]], runtime: str, check: bool) -> int:
+    direct, through, bare = (statistics.median(times[name]) for name in ("direct", "gateway", "bare proxy"))
     ratio = through / direct
-    print(f"time to first token, {runtime}, median of {len(ours)} streamed chats each (interleaved):")
+    print(f"time to first token, {runtime}, median of {len(times['gateway'])} streamed chats each (interleaved):")
     print(f"  direct to the runtime (openai client)   {direct * 1000:7.2f} ms")
     print(f"  through the venom-mcp gateway (/v1)     {through * 1000:7.2f} ms   ratio {ratio:.3f} (target < 1.05)")
-    print(f"  the gateway's share: {(through - direct) * 1000:+.2f} ms at the median")
+    print(f"  through a bare pass-through proxy       {bare * 1000:7.2f} ms   ratio {bare / direct:.3f} (one Python "
+          "HTTP hop, nothing else)")
+    print(f"  the gateway's share: {(through - direct) * 1000:+.2f} ms, of which beyond a bare hop "
+          f"{(through - bare) * 1000:+.2f} ms")
     ok = ratio < 1.05
     print("target met" if ok else "target MISSED")
     return 0 if ok or not check else 1
@@ -188,8 +229,7 @@ def parse() -> dict[str, Any]:
     parser.add_argument("--check", action="store_true", help="exit 1 when the target is missed")
     args = parser.parse_args()
     return {"runs": args.runs, "tokens": args.tokens, "repeat": args.repeat,
-            "fake": args.fake or not have_llamacpp_server(),
-            "delay": args.delay, "check": args.check}
+            "fake": args.fake or not have_llamacpp_server(), "delay": args.delay, "check": args.check}
 
 
 if __name__ == "__main__":

@@ -1,18 +1,17 @@
-"""The OpenAI-compatible gateway of `serve --transport http` (/v1), driven by the official `openai` client and by
-Semantic Kernel's OpenAIChatCompletion: whole and streamed answers through the chat service (the chat tool's routing,
-fallback and governance), the route headers, tools and JSON answers, the model list, OpenAI-shaped errors with their
-statuses, the token and host rules, a client that leaves, and one stream from a real llama.cpp server. Runtimes:
-the protocol-faithful FakeOllama and FakeOpenAI (standing in for OpenAI and Gemini)."""
+"""The OpenAI-compatible gateway of `serve --transport http` (/v1), driven by the official `openai` client: whole and
+streamed answers through the chat service (the chat tool's routing, fallback and governance), the route headers,
+tools and JSON answers, the model list, OpenAI-shaped errors with their statuses, the token and host rules, a runtime
+that fails before or after its first piece, and a client that leaves. Runtimes: the protocol-faithful FakeOllama and
+FakeOpenAI (standing in for OpenAI and Gemini). Semantic Kernel and a real llama.cpp server: test_gateway_clients.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,12 +19,9 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from tests.conftest import build, http_served, make_settings
-from tests.fakes.hub import TINY_CHAT, TINY_GGUF, FakeHub, seed_files
-from tests.fakes.live import LiveServer, free_port, have_llamacpp_server
+from tests.conftest import build, http_served
 from tests.fakes.ollama import STREAM_ERROR, FakeOllama
-from tests.fakes.openai_server import OPENAI_PREFIX, FakeOpenAI
-from tests.fakes.tiny_gguf import write_tiny_llama
+from tests.fakes.openai_server import FakeOpenAI
 from venom_mcp.app import App
 
 TOKEN = "gateway-token-0123456789abcdef"
@@ -123,8 +119,12 @@ async def test_a_whole_answer_names_the_runtime_that_gave_it(gateway: str, ollam
         assert cut.choices[0].message.content == "echo: hi" and cut.choices[0].finish_reason == "length"
         other = await oai.chat.completions.with_raw_response.create(model="qwen2.5:0.5b", messages=HI)
         assert other.headers["x-venom-llm-model"] == "qwen2.5:0.5b", "model= names any installed model"
-        cloud = await oai.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HI, max_tokens=16)
+        cloud = await oai.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=HI, max_tokens=16, frequency_penalty=0.5, extra_body={"top_k": 5})
         assert cloud.headers["x-venom-llm-provider"] == "openai" and cloud.parse().model == "gpt-4o-mini"
+        # venom-mcp's own parameters come as extra_body; what a runtime cannot take, or the gateway ignores, is named
+        assert json.loads(cloud.headers["x-venom-warnings"]) == ["top_k=5 dropped: openai does not take top_k"]
+        assert cloud.headers["x-venom-ignored-params"] == "frequency_penalty"
     async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:  # no model at all: the active one
         answer = await http.post("/v1/chat/completions", json={"messages": HI})
         assert answer.status_code == 200 and answer.json()["model"] == "llama3.2:1b"
@@ -180,6 +180,23 @@ async def test_the_stream_is_passed_on_while_the_runtime_still_writes(
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
     usage = chunks[-1].usage
     assert usage is not None and usage.completion_tokens == 7, "the runtime's own count (3 thought + 4 words)"
+
+
+async def test_reasoning_written_inline_comes_apart(runtime_settings: dict[str, Any], cloud: FakeOpenAI) -> None:
+    """A server without a reasoning parser writes `<think>...</think>` into the text: the gateway passes it on as
+    reasoning_content, in a stream too (only a piece that may be part of a tag is held back)."""
+    inline = "<think>let me see</think>\n\nthe answer"
+    with served(runtime_settings) as (url, _):
+        async with client(url) as oai:
+            cloud.enqueue_text(inline)
+            whole = (await oai.chat.completions.create(model="gpt-4o-mini", messages=HI)).choices[0].message
+            assert (whole.content, (whole.model_extra or {}).get("reasoning_content")) == ("the answer", "let me see")
+            cloud.enqueue_text(inline)
+            chunks = [c async for c in await oai.chat.completions.create(model="gpt-4o-mini", messages=HI,
+                                                                         stream=True)]
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    assert "".join(str((d.model_extra or {}).get("reasoning_content") or "") for d in deltas) == "let me see"
+    assert [d.content for d in deltas if d.content] == ["the", " answer"]
 
 
 # ---- tools and JSON -----------------------------------------------------------------------------------------------
@@ -403,96 +420,3 @@ async def test_a_client_that_leaves_stops_the_runtime(runtime_settings: dict[str
         record = (await history(url))[0]
         assert record["status"] == "ok" and record["finished_at"] is not None
         assert 0 < record["completion_tokens"] < 200, "counted as far as it went"
-
-
-async def test_a_prompt_is_tokenized_only_when_that_can_matter(
-    runtime_settings: dict[str, Any], cloud_server: tuple[FakeOpenAI, LiveServer], cloud: FakeOpenAI
-) -> None:
-    """The context check counts with the server's tokenizer only where that can change something: a vLLM server's
-    tokenizer also reports its context limit, so it is asked every time; a llama.cpp server's does not, so once it
-    has answered, a prompt that fits the window even at one token a byte (or a window nothing bounds) is estimated,
-    which saves a round trip before the first token."""
-    endpoint = cloud_server[1].url + OPENAI_PREFIX
-    cases = (("llamacpp", f"{TINY_GGUF}:Q8_0", [1, 1, 1]), ("vllm", TINY_CHAT, [1, 2, 3]))
-    for runtime, name, counts in cases:
-        cloud.reset()
-        cloud.models.append(name)
-        cloud.max_model_len = 8192  # the fake's /tokenize answers, in vLLM's shape or in llama-server's
-        with served(runtime_settings, **{f"{runtime}_endpoint": endpoint}) as (url, _):
-            await install(url, name, "hf")
-            async with client(url) as oai:
-                seen = []
-                for words in (2, 2, 1000):
-                    await oai.chat.completions.create(
-                        model=name, messages=[{"role": "user", "content": "word " * words}], max_tokens=16)
-                    seen.append(len(cloud.bodies("/tokenize")))
-        assert seen == counts, (runtime, seen)
-
-
-# ---- Semantic Kernel ----------------------------------------------------------------------------------------------
-
-
-async def test_a_semantic_kernel_agent_through_the_gateway(gateway: str) -> None:
-    from semantic_kernel import Kernel
-    from semantic_kernel.agents import ChatCompletionAgent
-    from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion
-    from semantic_kernel.functions import kernel_function
-
-    asked: list[str] = []
-
-    class Weather:
-        @kernel_function(description="The weather in a city")
-        def get_weather(self, city: str) -> str:
-            asked.append(city)
-            return f"sunny in {city}"
-
-    await activate(gateway, "qwen2.5:0.5b")
-    async with client(gateway) as oai:
-        service = OpenAIChatCompletion(ai_model_id="qwen2.5:0.5b", async_client=oai)
-        kernel = Kernel()
-        kernel.add_service(service)
-        answer = await kernel.invoke_prompt("Say something nice")
-        assert str(answer) == "echo: Say something nice"
-        agent = ChatCompletionAgent(service=service, name="helper", instructions="Be brief.", plugins=[Weather()])
-        response = await agent.get_response(messages="What is the weather in Paris?")
-        assert asked == ["Paris"], "the model's tool call went through the gateway to the kernel function"
-        assert str(response.content) == "tool result: sunny in Paris"
-
-
-# ---- a real runtime -----------------------------------------------------------------------------------------------
-
-LLAMA = "venom-test/llama-tiny-GGUF"
-COMMAND = (f"{sys.executable} -m llama_cpp.server --model {{model_path}} --model_alias {{served_model_name}} "
-           "--host {host} --port {port} --n_ctx 512 --interrupt_requests False")
-
-
-@pytest.mark.skipif(not have_llamacpp_server(), reason="llama-cpp-python[server] and gguf are not installed")
-async def test_a_stream_from_a_real_llamacpp_server(tmp_path: Path, home: Path, library_url: str,
-                                                   ollama_url: str) -> None:
-    files = seed_files()
-    files[LLAMA] = {"llama-tiny.Q8_0.gguf": write_tiny_llama(tmp_path / "l.gguf").read_bytes(), "README.md": b"tiny"}
-    name = f"{LLAMA}:Q8_0"
-    with LiveServer(FakeHub(files=files).app) as hub:
-        app = App(make_settings(home, hub.url, library_url, ollama_host=ollama_url, runtime_profile="full",
-                                llamacpp_endpoint=f"http://127.0.0.1:{free_port()}/v1", llamacpp_command=COMMAND,
-                                start_timeout_seconds=60))
-        try:
-            with http_served(app) as server:
-                await install(server.url, name, "hf")
-                await activate(server.url, name, "llamacpp")
-                async with client(server.url) as oai:
-                    settings: dict[str, Any] = {"model": name, "max_tokens": 8, "temperature": 0, "seed": 1,
-                                                "messages": [{"role": "user", "content": "Hello"}]}
-                    whole = await oai.chat.completions.create(**settings)
-                    async with oai.chat.completions.with_streaming_response.create(
-                            **settings, stream=True, stream_options={"include_usage": True}) as raw:
-                        assert raw.headers["x-venom-llm-provider"] == "llamacpp"
-                        chunks = [c async for c in await raw.parse()]
-            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-            assert text == whole.choices[0].message.content, "greedy decoding: the stream joins to the same text"
-            finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
-            assert finish == [whole.choices[0].finish_reason]
-            usage = chunks[-1].usage
-            assert usage is not None and 0 < usage.completion_tokens <= 8 and usage.prompt_tokens > 0
-        finally:
-            await asyncio.to_thread(app.runtimes.health.supervisor.stop, "llamacpp")  # the process it started

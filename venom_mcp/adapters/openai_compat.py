@@ -134,9 +134,11 @@ class OpenAIClients:
         completions = self.get(base_url, api_key).chat.completions
         async with completions.with_streaming_response.create(
                 **request, stream=True, stream_options={"include_usage": True}) as response:
+            done = False
             async for data in _sse_data(response.iter_lines()):
-                if data == "[DONE]":
-                    break
+                if done or data == "[DONE]":
+                    done = True  # read on to the end of the body, so that the connection goes back to the pool
+                    continue
                 chunk = json.loads(data)
                 if not isinstance(chunk, dict):
                     continue

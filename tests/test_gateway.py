@@ -1,8 +1,9 @@
 """The OpenAI-compatible gateway of `serve --transport http` (/v1), driven by the official `openai` client: whole and
 streamed answers through the chat service (the chat tool's routing, fallback and governance), the route headers,
-tools and JSON answers, the model list, OpenAI-shaped errors with their statuses, the token and host rules, a runtime
-that fails before or after its first piece, and a client that leaves. Runtimes: the protocol-faithful FakeOllama and
-FakeOpenAI (standing in for OpenAI and Gemini). Semantic Kernel and a real llama.cpp server: test_gateway_clients.py.
+tools and JSON answers, the model list, OpenAI-shaped errors with their statuses (refused, failed, unreachable), the
+token and host rules. Runtimes: the protocol-faithful FakeOllama and FakeOpenAI (standing in for OpenAI and Gemini).
+Fallback, failures mid-stream and clients that leave: test_gateway_failures.py; Semantic Kernel and a real llama.cpp
+server: test_gateway_clients.py.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from tests.conftest import build, http_served
-from tests.fakes.ollama import STREAM_ERROR, FakeOllama
+from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_server import FakeOpenAI
 from venom_mcp.app import App
 
@@ -237,6 +238,9 @@ async def test_json_answers_whole_and_streamed(gateway: str, ollama: FakeOllama,
         trip = json.loads(reply.choices[0].message.content or "")
         assert set(trip) == {"city", "days"} and trip["days"] >= 1
         assert cloud.bodies()[-1]["response_format"]["json_schema"]["schema"] == CITY
+        cloud.enqueue_text('```json\n{"city": "Paris", "days": 2}\n```')  # a model that fences its JSON
+        fenced = await oai.chat.completions.create(model="gpt-4o-mini", messages=HI, response_format=wanted)
+        assert json.loads(fenced.choices[0].message.content or "") == {"city": "Paris", "days": 2}
         streamed = [c async for c in await oai.chat.completions.create(
             model="llama3.2:1b", messages=HI, response_format={"type": "json_object"}, stream=True)]
         assert json.loads("".join(c.choices[0].delta.content or "" for c in streamed if c.choices)) == {
@@ -334,8 +338,8 @@ async def test_the_token_is_required_when_set(runtime_settings: dict[str, Any], 
             assert "llama3.2:1b" in [m.id async for m in oai.models.list()]
 
 
-async def test_refusals_are_429_and_upstream_failures_502(runtime_settings: dict[str, Any], cloud: FakeOpenAI,
-                                                          ollama: FakeOllama) -> None:
+async def test_refused_429_failed_502_unreachable_503(runtime_settings: dict[str, Any], cloud: FakeOpenAI,
+                                                      closed_url: str) -> None:
     with served(runtime_settings, rate_limits="openai=1/0") as (url, _):
         async with client(url) as oai:
             await oai.chat.completions.create(model="gpt-4o-mini", messages=HI)
@@ -353,70 +357,11 @@ async def test_refusals_are_429_and_upstream_failures_502(runtime_settings: dict
                     await oai.chat.completions.create(model="gemini-2.0-flash", messages=HI,
                                                       stream=stream)
                 assert failed.value.status_code == 502 and failed.value.body["code"] == "upstream_error"
-
-
-# ---- fallback and failures ----------------------------------------------------------------------------------------
-
-
-async def test_fallback_happens_before_the_first_piece_only(runtime_settings: dict[str, Any], ollama: FakeOllama,
-                                                            cloud: FakeOpenAI) -> None:
-    ollama.install("llama3.2:1b")
-    with served(runtime_settings, fallback_order="openai") as (url, _):
-        await activate(url, "llama3.2:1b")
-        ollama.fault = "error"  # Ollama answers 500 before its first piece: the next runtime of the plan answers
+    # Nothing could be reached, or nothing is configured: 503, whole or streamed.
+    with served(runtime_settings, google_base_url=closed_url + "/v1beta/openai", openai_api_key=None) as (url, _):
         async with client(url) as oai:
-            async with oai.chat.completions.with_streaming_response.create(
-                    model="default", messages=HI, stream=True) as raw:
-                assert raw.headers["x-venom-llm-provider"] == "openai"
-                assert raw.headers["x-venom-llm-model"] == "gpt-4o-mini"
-                assert raw.headers["x-venom-fallback-from"] == "ollama"
-                text = "".join([c.choices[0].delta.content or "" async for c in await raw.parse() if c.choices])
-            assert text == "echo: hi there"
-            whole = await oai.chat.completions.with_raw_response.create(model="default", messages=HI)
-            assert whole.headers["x-venom-fallback-from"] == "ollama"
-            # A runtime that fails after its first piece ends the stream with an error: no fallback any more.
-            ollama.fault = "stream_error"
-            asked = len(cloud.bodies())
-            received = []
-            with pytest.raises(openai.APIError, match="failed after the answer began") as broken:
-                async for chunk in await oai.chat.completions.create(model="default", messages=HI,
-                                                                     stream=True):
-                    received.append(chunk.choices[0].delta.content)
-            assert STREAM_ERROR in broken.value.message and received == ["", "echo:"]
-            assert len(cloud.bodies()) == asked, "nothing was sent to the fallback"
-        record = (await history(url))[0]
-        assert record["status"] == "error" and record["llm_provider"] == "ollama"
-
-
-async def test_a_broken_cloud_stream_is_recorded(runtime_settings: dict[str, Any], cloud: FakeOpenAI) -> None:
-    cloud.fault = "stream_cut"
-    with served(runtime_settings) as (url, _):
-        async with client(url) as oai:
-            received = []
-            with pytest.raises(openai.APIError, match="failed after the answer began"):
-                async for chunk in await oai.chat.completions.create(model="gpt-4o-mini", messages=HI,
-                                                                     stream=True):
-                    received.append(chunk.choices[0].delta.content)
-            assert received == ["", "echo:"]
-        record = (await history(url))[0]
-        assert record["status"] == "error" and record["llm_provider"] == "openai"
-
-
-async def test_a_client_that_leaves_stops_the_runtime(runtime_settings: dict[str, Any], cloud: FakeOpenAI) -> None:
-    cloud.token_delay = 0.05
-    cloud.enqueue_text(" ".join(["word"] * 200))
-    with served(runtime_settings) as (url, app):
-        async with client(url) as oai:
-            stream = await oai.chat.completions.create(model="gpt-4o-mini", messages=HI, stream=True)
-            async for chunk in stream:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    break
-            await stream.close()
-        await released(app, "openai")
-        deadline = time.monotonic() + 10
-        while cloud.abandoned_streams == 0 and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        assert cloud.abandoned_streams == 1, "the upstream request was closed: the runtime stopped writing"
-        record = (await history(url))[0]
-        assert record["status"] == "ok" and record["finished_at"] is not None
-        assert 0 < record["completion_tokens"] < 200, "counted as far as it went"
+            for model, cause in (("gemini-2.0-flash", "APIConnectionError"), ("gpt-4o-mini", "OPENAI_API_KEY")):
+                for stream in (False, True):
+                    with pytest.raises(openai.InternalServerError, match=cause) as down:
+                        await oai.chat.completions.create(model=model, messages=HI, stream=stream)
+                    assert down.value.status_code == 503 and down.value.body["code"] == "upstream_unavailable"

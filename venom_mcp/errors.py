@@ -36,6 +36,10 @@ class UpstreamTimeout(UpstreamError, TimeoutError):
     """An outside system did not answer in time."""
 
 
+class Unreachable(UpstreamError):
+    """An outside system could not be reached at all (connection refused, no such host)."""
+
+
 class LayoutChanged(UpstreamError):
     """A page we read (the Ollama library) no longer has the structure we parse."""
 

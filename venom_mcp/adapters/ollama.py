@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from ..errors import NotFound, UpstreamError, UpstreamTimeout
+from ..errors import NotFound, Unreachable, UpstreamError, UpstreamTimeout
 from .reply import Reply, split_thinking, tool_call
 from .stream import Delta, ToolCallDelta
 
@@ -21,7 +21,7 @@ class OllamaAdapter:
     def _unreachable(self, exc: Exception) -> UpstreamError:
         if isinstance(exc, httpx.TimeoutException):
             return UpstreamTimeout(f"Ollama at {self.host} did not answer in time (OLLAMA_HOST)")
-        return UpstreamError(
+        return Unreachable(
             f"Ollama is not reachable at {self.host}: start it with `ollama serve`, or set OLLAMA_HOST "
             f"to where it runs ({type(exc).__name__})"
         )

@@ -48,24 +48,12 @@ if TYPE_CHECKING:
 
     from ..app import App
 
-PREFIX = "/v1/"
-
-
-def is_gateway(path: str) -> bool:
-    return path.startswith(PREFIX)
-
-
 def mount(server: FastMCP, app: App) -> None:
     """Add the gateway's routes to the server's HTTP app."""
     gateway = Gateway(app)
     server.custom_route("/v1/models", ["GET"], name="openai_models")(gateway.models)
     server.custom_route("/v1/models/{model_name:path}", ["GET"], name="openai_model")(gateway.model)
     server.custom_route("/v1/chat/completions", ["POST"], name="openai_chat_completions")(gateway.chat_completions)
-
-
-def refusal(status: int, message: str) -> Response:
-    kind = "server_error" if status >= 500 else "invalid_request_error"
-    return failure(OpenAIError(status, message, kind))
 
 
 def failure(error: OpenAIError) -> Response:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import conversation as chat_args
 from ..adapters.stream import Delta
-from ..errors import ConfigError, Conflict, InvalidArgument, NotFound, QuotaExceeded, UpstreamError
+from ..errors import ConfigError, Conflict, InvalidArgument, NotFound, QuotaExceeded, Unreachable, UpstreamError
 from ..records import ChatResult
 from ..services.chat import ChatFailed, ChatRequest, build
 
@@ -49,8 +49,8 @@ def error_body(message: str, type_: str = "invalid_request_error", param: str | 
 
 def as_openai_error(exc: BaseException) -> OpenAIError:
     """The status and OpenAI error of a failure: 400 a bad request, 404 an unknown model, 409 a model its server
-    does not serve now, 429 every runtime refused by a rate limit or budget, 502 the runtimes failed, 503 a
-    runtime or source that is down or not configured."""
+    does not serve now, 429 every runtime refused by a rate limit or budget, 503 no runtime (or source needed first)
+    could be reached or is configured, 502 one answered badly (an error, an answer that breaks the schema)."""
     if isinstance(exc, OpenAIError):
         return exc
     if isinstance(exc, ValidationError):
@@ -69,10 +69,10 @@ def as_openai_error(exc: BaseException) -> OpenAIError:
         budget = "BUDGET_EXCEEDED" in exc.reasons
         kind = "insufficient_quota" if budget else "rate_limit_exceeded"
         return OpenAIError(429, message, "insufficient_quota" if budget else "requests", code=kind)
-    if isinstance(exc, ChatFailed):
-        return OpenAIError(502, message, "api_error", code="upstream_error")
-    if isinstance(exc, UpstreamError | ConfigError):
+    if (isinstance(exc, ChatFailed) and exc.unreachable) or isinstance(exc, Unreachable | ConfigError):
         return OpenAIError(503, message, "api_error", code="upstream_unavailable")
+    if isinstance(exc, UpstreamError):
+        return OpenAIError(502, message, "api_error", code="upstream_error")
     log.error("the gateway failed", exc_info=exc)
     return OpenAIError(500, "internal error in the gateway; the server log has the details", "server_error")
 
@@ -232,9 +232,12 @@ def finish_reason(reason: str | None, called: bool) -> str:
 
 
 def completion(result: ChatResult, completion_id: str) -> dict[str, Any]:
-    """A ChatResult as a `chat.completion` object."""
+    """A ChatResult as a `chat.completion` object. A JSON answer (response_format) is its JSON, without the code
+    fence some models put around it."""
     message: dict[str, Any] = {"role": "assistant", "content": result.text if result.text or not result.tool_calls
                                else None, "refusal": None}
+    if result.parsed is not None and not _is_json(result.text):
+        message["content"] = json.dumps(result.parsed)
     if result.tool_calls:
         message["tool_calls"] = [{"id": call.id, "type": "function", "function": {
             "name": call.name, "arguments": call.arguments if isinstance(call.arguments, str)
@@ -248,6 +251,14 @@ def completion(result: ChatResult, completion_id: str) -> dict[str, Any]:
                          "finish_reason": finish_reason(result.finish_reason, bool(result.tool_calls))}],
             "usage": None if tokens == (None, None) else usage_body(tokens[0] or 0, tokens[1] or 0),
             "system_fingerprint": None}
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def usage_body(prompt: int, completion: int) -> dict[str, int]:

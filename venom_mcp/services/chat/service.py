@@ -218,7 +218,7 @@ class ChatService:
             self.governance.finish(record, error=exc)
             reason = self.governance.mask(f"{runtime} ({model} at {endpoint}) failed: {record.error}")
             log.warning("%s", reason)
-            failures.add(reason, record.reason)
+            failures.add(reason, record.reason, exc)
             return None
         self.governance.finish(record, prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens)
         _check_answered(reply, model, request.max_tokens)

@@ -237,7 +237,7 @@ async def _attempt(chat: ChatService, candidate: Candidate, request: ChatRequest
         await _close(upstream)
         note = governance.mask(f"{runtime} ({model} at {endpoint}) failed: {record.error}")
         log.warning("%s", note)
-        failures.add(note, record.reason)
+        failures.add(note, record.reason, exc)
         return None
     except BaseException:  # cancelled: the consumer went away before the first piece
         governance.finish(record, prompt_tokens=prepared.prompt_tokens, completion_tokens=0)
@@ -266,7 +266,7 @@ async def _ended_empty(chat: ChatService, candidate: Candidate, record: RequestR
         note = governance.mask(f"{candidate.runtime} ({candidate.model} at {record.llm_endpoint}) failed: "
                                f"{record.error}")
         log.warning("%s", note)
-        failures.add(note, record.reason)
+        failures.add(note, record.reason, error)  # it answered, if with nothing
         return None
     prompt = next((d.prompt_tokens for d in reversed(received) if d.prompt_tokens is not None), None)
     completion = next((d.completion_tokens for d in reversed(received) if d.completion_tokens is not None), None)

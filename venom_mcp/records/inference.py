@@ -1,0 +1,55 @@
+"""What a model call answers: chat and translation results (SPEC section 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from ..conversation import ToolCall
+from .vocabulary import Record, Runtime
+
+
+class TokenUsage(Record):
+    prompt_tokens: int | None
+    completion_tokens: int | None
+
+
+class ChatResult(Record):
+    text: str
+    llm_provider: Runtime
+    llm_model: str
+    llm_endpoint: str
+    latency_ms: float
+    fallback_from: str | None = Field(default=None, description="The runtime that failed before this one answered.")
+    finish_reason: str | None = Field(
+        default=None, description="Why the model stopped: 'stop', 'length' (max_tokens reached: the text is cut), "
+        "'tool_calls'; null when the runtime does not say.")
+    thinking: str | None = Field(default=None, description="The model's reasoning before its answer, when it gave one.")
+    usage: TokenUsage | None = Field(default=None, description="Tokens the runtime counted, when it reports them.")
+    tool_calls: list[ToolCall] = Field(
+        default_factory=list, description="The functions the model asked to call (with tools); send each result back "
+        "as a tool message with its tool_call_id.")
+    parsed: Any = Field(default=None, description="With response_format: the answer parsed as JSON, checked against "
+                                                   "the schema when one was given.")
+    warnings: list[str] = Field(
+        default_factory=list, description="What this runtime could not honour: parameters it does not take (dropped, "
+        "not sent) and the like.")
+    route_reason: str | None = Field(default=None, description="Why this runtime answered: the active model, the "
+                                                               "model asked for, or a fallback after a failure.")
+
+
+class TranslateResult(Record):
+    translated_text: str
+    source_lang: str | None
+    target_lang: str
+    llm_provider: str | None
+    llm_model: str | None
+    cached: bool
+    chunks: int
+    llm_endpoint: str | None = None
+    fallback_from: str | None = Field(default=None, description="The runtime that failed before this one answered.")
+    finish_reason: str | None = Field(
+        default=None, description="'length' when any chunk reached its token budget (that part is cut), else the "
+        "last chunk's reason; null for a cached answer.")
+    thinking: str | None = Field(default=None, description="The model's reasoning, chunk by chunk, when it gave one.")

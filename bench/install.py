@@ -96,7 +96,7 @@ async def venom_pull(servers: Servers, hub_url: str, ollama_url: str) -> float:
             notifications += 1
 
         try:
-            async with create_connected_server_and_client_session(build_server(app)._mcp_server) as client:
+            async with create_connected_server_and_client_session(build_server(app)) as client:
                 started = time.perf_counter()
                 result = await client.call_tool(
                     "install_model", {"name": "llama3.2:1b", "provider": "ollama", "wait": True},

@@ -4,7 +4,7 @@
 
 Both apps run in uvicorn on loopback in this process and answer the same cached trending list (12 Ollama models);
 the client alternates between them so machine noise hits both alike. What the ratio shows is the REST layer's own
-cost: argument validation through the tool manager, the catalog cache lookup, the record dump and the envelope.
+cost: argument validation through the tool catalog, the catalog cache lookup, the record dump and the envelope.
 It also times the dashboard's fragment of the same list (server-side HTML rendering) against the same baseline.
 """
 

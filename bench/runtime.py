@@ -79,7 +79,7 @@ async def main(calls: int, tokens: int, check: bool) -> int:
                         inner_times.append(result["structuredContent"]["latency_ms"] / 1000)
             finally:
                 await direct.close()
-                await rpc.tool("control_runtime", {"server": "llamacpp", "action": "stop"})
+                await rpc.tool("control_runtime", {"server": "llamacpp", "action": "stop", "confirm": True})
                 await rpc.close()
     transport = await bare_echo(calls)
     base, ours = statistics.median(direct_times), statistics.median(venom_times)

@@ -8,8 +8,9 @@
         kernel.add_plugin(plugin)
 
 Each function is named as its MCP tool and takes the same arguments, validated by the same models (the call
-goes through the MCP server's tool manager), so the two faces cannot drift. Results are the tools'
-structured records as JSON; failures raise. `semantic_kernel` is imported only here, never by the server.
+goes through the tool catalog's public `call`, as the MCP server's does), so the two faces cannot drift. Results
+are the tools' structured records as JSON; failures raise. `semantic_kernel` is imported only here, never by the
+server.
 """
 
 from __future__ import annotations
@@ -33,17 +34,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "translation": ("translate",),
     "mcp": ("import_mcp_server", "list_imported_mcp_servers", "remove_imported_mcp_server"),
 }
-_JSON_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool, "array": list,
-                                "object": dict}
-
-
-def _python_type(schema: dict[str, Any]) -> Any:
-    options = schema.get("anyOf") or [schema]
-    kinds = [o.get("type") for o in options if o.get("type") and o.get("type") != "null"]
-    base: Any = _JSON_TYPES.get(kinds[0], str) if kinds else str
-    return base | None if any(o.get("type") == "null" for o in options) else base
-
-
 def flat_schema(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> dict[str, Any]:
     """One parameter's schema as OpenAI-style function calling takes it: references to `defs` (the tool schema's
     `$defs`) written out, no null branch, no titles, and alternatives (`anyOf`) as one schema with a list of types
@@ -99,25 +89,25 @@ def build_plugins(app: App | None = None) -> list[KernelPlugin]:
     from semantic_kernel.functions import KernelFunctionFromMethod, KernelPlugin, kernel_function
 
     from venom_mcp.app import App
-    from venom_mcp.server import build_server
+    from venom_mcp.schema_types import python_type
+    from venom_mcp.tools import ToolCatalog
 
-    server = build_server(app or App())
-    manager = server._tool_manager
+    catalog = ToolCatalog(app or App())
     functions: dict[str, list[Any]] = {}
-    for tool in manager.list_tools():
-        properties: dict[str, Any] = tool.parameters.get("properties", {})
-        defs: dict[str, Any] = tool.parameters.get("$defs", {})
-        required = set(tool.parameters.get("required", []))
+    for tool in catalog.infos():
+        properties: dict[str, Any] = tool.input_schema.get("properties", {})
+        defs: dict[str, Any] = tool.input_schema.get("$defs", {})
+        required = set(tool.input_schema.get("required", []))
         parameters = []
         for name, schema in properties.items():
             meta = {"description": schema.get("description", ""), "schema_data": flat_schema(schema, defs)}
             default = inspect.Parameter.empty if name in required else schema.get("default")
             parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                                annotation=Annotated[_python_type(schema), meta]))
+                                                annotation=Annotated[python_type(schema).annotation(), meta]))
 
         def make(tool_name: str) -> Any:
             async def call(**arguments: Any) -> str:
-                result = await manager.call_tool(tool_name, arguments, convert_result=False)
+                result = await catalog.call(tool_name, arguments)
                 return str(result.model_dump_json()) if hasattr(result, "model_dump_json") else str(result)
 
             return call

@@ -118,6 +118,8 @@ def make_settings(home: Path, hub_url: str, library_url: str, **overrides: objec
         "hf_endpoint": hub_url,
         "hf_token": None,
         "ollama_library_url": library_url,
+        # Nothing listens there: a test reads the registry only where it passes the fake's URL (tests/test_fit.py).
+        "ollama_registry_url": f"http://127.0.0.1:{free_port()}",
         "http_timeout_seconds": 2,
         "models_cache_dir_override": home / "models",
         "runtime_profile": "light",
@@ -148,7 +150,7 @@ async def mcp_session(app: App, **options: Any) -> AsyncIterator[ClientSession]:
     """An in-memory MCP session on the App's server. The App is closed at the end, as the end of the process's
     transport would (the server's lifespan runs once per session and leaves the App open)."""
     try:
-        async with create_connected_server_and_client_session(build_server(app)._mcp_server, **options) as client:
+        async with create_connected_server_and_client_session(build_server(app), **options) as client:
             yield client
     finally:
         await app.aclose()
@@ -167,7 +169,7 @@ def http_served(app: App) -> Iterator[LiveServer]:
 
 @pytest.fixture
 async def client(app: App) -> AsyncIterator[ClientSession]:
-    async with create_connected_server_and_client_session(build_server(app)._mcp_server) as session:
+    async with create_connected_server_and_client_session(build_server(app)) as session:
         yield session
 
 

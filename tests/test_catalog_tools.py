@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 from typing import Any
 
+from huggingface_hub import HfApi
 from mcp import ClientSession
 
-from tests.fakes.hub import FakeHub
+from tests.conftest import make_settings
+from tests.fakes.hub import REAL_GGUF_REPO, FakeHub
+from tests.fakes.live import LiveServer
 from tests.fakes.ollama_library import FakeOllamaLibrary
+from venom_mcp.adapters.huggingface import file_quant
+from venom_mcp.app import App
 
 
 async def call(client: ClientSession, tool: str, /, **arguments: Any) -> dict[str, Any]:
@@ -154,3 +160,88 @@ async def test_papers_by_month(client: ClientSession, hub: FakeHub) -> None:
     assert {i["url"] for i in november["items"]}.isdisjoint({i["url"] for i in result["items"]})
     latest = await call(client, "model_news", kind="papers", limit=2)
     assert latest["count"] == 2
+
+
+# ---- GGUF repos list their quantizations with sizes ------------------------------------------------------------
+
+
+def _quantizations(api: HfApi, repo: str) -> dict[str, tuple[int, int]]:
+    """quantization -> (bytes, files) as huggingface_hub itself reads the repo's files from the (fake) Hub."""
+    info = api.model_info(repo, files_metadata=True)
+    found: dict[str, tuple[int, int]] = {}
+    for sibling in info.siblings or []:
+        name = sibling.rfilename
+        if not name.endswith(".gguf") or "mmproj" in name or name.startswith("imatrix") or "/" in name:
+            continue
+        quant = file_quant(name)
+        assert quant is not None, name
+        size, files = found.get(quant, (0, 0))
+        found[quant] = (size + int(sibling.size or 0), files + 1)
+    return found
+
+
+async def test_gguf_rows_list_each_quantization_with_its_size(client: ClientSession, hub: FakeHub,
+                                                              hub_url: str) -> None:
+    api = HfApi(endpoint=hub_url, token=False)
+    # What the list API gives: file names at most, never sizes (so each GGUF repo costs one ?blobs=true request).
+    listed = list(api.list_models(search="GGUF", expand=["siblings"], limit=5))
+    assert listed and all(s.size is None for m in listed for s in m.siblings or [])
+    hub.reset()
+    rows = (await call(client, "list_models", provider="huggingface", query="GGUF", limit=50))["models"]
+    gguf_rows = [row for row in rows if row["runtime"] == "llamacpp"]
+    assert len(gguf_rows) >= 5
+    for row in gguf_rows:
+        expected = _quantizations(api, row["model_name"])
+        got = {q["name"]: (q["size_gb"], q["files"]) for q in row["quantizations"]}
+        assert got == {name: (round(size / 1e9, 2), files) for name, (size, files) in expected.items()}, row
+        sizes = [q["size_gb"] for q in row["quantizations"]]
+        assert sizes == sorted(sizes)
+        (default,) = [q for q in row["quantizations"] if q["install_default"]]
+        assert default["size_gb"] == row["size_gb"]
+        assert hub.hits[f"/api/models/{row['model_name']}"] == 1  # one request per repo, its sizes and quantizations
+    gemma = next(row for row in gguf_rows if "gemma-3-4b" in row["model_name"].lower())
+    assert [q["name"] for q in gemma["quantizations"]] == ["Q4_K_M", "Q8_0", "BF16"]  # not the mmproj-F16 projector
+    assert next(q for q in gemma["quantizations"] if q["name"] == "Q4_K_M")["install_default"] is True
+    assert all(row["quantizations"] == [] for row in rows if row["runtime"] != "llamacpp" and
+               "gguf" not in row["tags"])
+
+
+async def test_a_captured_gguf_repo_lists_split_quantizations_as_one(
+        real_server: tuple[FakeHub, LiveServer], home: Path, closed_url: str) -> None:
+    """unsloth/Qwen3.8-27B-GGUF as the real Hub listed it (tests/fixtures/real/hub/SOURCES.md): BF16 in two parts in
+    its folder, the MTP/ draft, the projectors and the imatrix are not quantizations of the model."""
+    hub, server = real_server
+    hub.reset()
+    app = App(make_settings(home, server.url, closed_url))
+    try:
+        (row,) = (await app.catalog.list_models("huggingface", "Qwen3.8", 5)).models
+    finally:
+        await app.aclose()
+    assert row.model_name == REAL_GGUF_REPO and row.size_gb == 16.46
+    assert [(q.name, q.size_gb, q.files, q.install_default) for q in row.quantizations] == [
+        ("IQ4_XS", 14.25, 1, False), ("Q4_0", 16.06, 1, False), ("Q4_K_M", 16.46, 1, True),
+        ("Q6_K", 21.98, 1, False), ("Q8_0", 29.05, 1, False), ("BF16", 54.66, 2, False),
+    ]  # fmt: skip
+    assert hub.hits[f"/api/models/{REAL_GGUF_REPO}"] == 1
+
+
+async def test_split_files_at_the_top_are_one_quantization(home: Path, closed_url: str) -> None:
+    """`-00001-of-00003.gguf` parts at the top of a repo (Qwen's own layout) add up to one quantization."""
+    repo = "venom-test/split-GGUF"
+    parts = {f"qwen2.5-7b-instruct-q8_0-0000{i}-of-00003.gguf": size
+             for i, size in ((1, 3_993_201_344), (2, 3_988_021_216), (3, 127_442_016))}
+    files = {".gitattributes": 1_519, **parts, "qwen2.5-7b-instruct-q4_k_m.gguf": 4_683_073_184}
+    model = {"_id": "0" * 24, "id": repo, "modelId": repo, "sha": "1" * 40, "private": False, "downloads": 5,
+             "likes": 1, "trendingScore": 1, "tags": ["gguf"], "createdAt": "2025-01-01T00:00:00.000Z",
+             "lastModified": "2025-01-01T00:00:00.000Z",
+             "siblings": [{"rfilename": name, "size": size, "blobId": "2" * 40} for name, size in files.items()]}
+    hub = FakeHub(models=[model], files={})
+    with LiveServer(hub.app) as server:
+        app = App(make_settings(home, server.url, closed_url))
+        try:
+            (row,) = (await app.catalog.list_models("huggingface", None, 5)).models
+        finally:
+            await app.aclose()
+    assert [(q.name, q.size_gb, q.files, q.install_default) for q in row.quantizations] == [
+        ("Q4_K_M", 4.68, 1, True), ("Q8_0", round(sum(parts.values()) / 1e9, 2), 3, False)]
+    assert row.size_gb == 4.68

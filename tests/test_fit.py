@@ -1,5 +1,7 @@
-"""Will it fit? The GGUF reader, the formulas on real headers against what llama.cpp reported for them, a published
-estimator, the sources (Hub Range reads, Ollama's /api/show, config.json) and the gates of install and activation.
+"""Will it fit? The GGUF reader and the formulas: real headers against what llama.cpp reported for them, sliding
+windows, hybrids and latent caches, the placement (gpu, gpu_partial, cpu, no), and the helpers the other fit tests
+share (test_fit_tools.py: the tools, install and activation over MCP and REST; test_fit_ollama.py: the Ollama
+registry; test_fit_published.py: gguf-parser's published numbers; test_fit_llamacpp.py: the real llama.cpp).
 
 The free memory is what a test says it is: the fit service is built with a memory probe of the test's own (a
 parameter of the service), so the verdicts do not depend on the machine that runs the suite.
@@ -9,30 +11,22 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import gguf
-import httpx
 import numpy as np
 import pytest
 from gguf import GGMLQuantizationType as Q
-from mcp import ClientSession
 
-from tests.conftest import build, http_served, make_settings, mcp_session
-from tests.fakes.hub import TINY_CHAT, TINY_GGUF, FakeHub
-from tests.fakes.live import LiveServer
-from tests.fakes.ollama import FakeOllama
+from tests.conftest import make_settings
 from tests.fakes.tiny_gguf import SPECIAL_TOKENS, tiny_vocab
-from tests.test_catalog_tools import call, error_text
-from venom_mcp.adapters.gguf import GGML_TYPES, Truncated, parse_header
+from venom_mcp.adapters.gguf import FILE_TYPES, GGML_TYPES, Truncated, parse_header
+from venom_mcp.adapters.ollama_registry import OllamaRegistryAdapter
 from venom_mcp.app import App
-from venom_mcp.config import Settings
-from venom_mcp.errors import Conflict
 from venom_mcp.services.fit import FitService
-from venom_mcp.services.fit.estimate import RAM_RESERVE, Options, kv_cache_bytes, place
+from venom_mcp.services.fit.estimate import Options, kv_cache_bytes, place
 from venom_mcp.services.fit.memory import Memory
 from venom_mcp.services.fit.shape import ModelShape, from_gguf_header, from_gguf_metadata
 
@@ -56,12 +50,6 @@ def probe(ram: float, vram: float | None = None, total: float | None = None, gpu
 
 
 PLENTY = probe(64 * GIB)
-
-
-@pytest.fixture
-def settings(home: Path, hub_url: str, library_url: str, ollama_url: str) -> Settings:
-    """Hugging Face models run on vLLM and llama.cpp: the `full` profile."""
-    return make_settings(home, hub_url, library_url, ollama_host=ollama_url, runtime_profile="full")
 
 
 # ---- generated GGUF models: the real llama.cpp loads them (tests/test_fit_llamacpp.py) ---------------------
@@ -202,6 +190,13 @@ def test_type_table_agrees_with_the_gguf_package() -> None:
         assert GGML_TYPES[int(ggml_type)][1:] == (block, size), ggml_type.name
 
 
+def test_file_type_names_agree_with_the_gguf_package() -> None:
+    for file_type in gguf.LlamaFileType:
+        if file_type.value in FILE_TYPES:
+            assert file_type.name.removeprefix("MOSTLY_").removeprefix("ALL_") == FILE_TYPES[file_type.value]
+    assert {t.value for t in gguf.LlamaFileType} - set(FILE_TYPES) == {1024}  # GUESSED: not a file type
+
+
 def test_reader_agrees_with_gguf_reader_and_asks_for_more(tmp_path: Path) -> None:
     path = write_gqa_model(tmp_path / "m.gguf")
     data = path.read_bytes()
@@ -243,20 +238,6 @@ def test_real_metadata_qwen3_against_llama_cpp() -> None:
     assert within(gpu.weights, 604.15 * MIB) and within(gpu.kv_cache, 448.00 * MIB, 0.0)
 
 
-@pytest.mark.parametrize(("name", "shape", "context", "published"), [
-    # gguf-parser-go, cmd/gguf-parser/README.md: NonUMA RAM + VRAM, full offload, no flash attention.
-    ("Hermes-2-Pro-Mistral-7B Q5_K_M", ModelShape("readme", "llama", 32, 4096, 32, [8] * 32, 128, 128, 14336, 32032,
-                                                  32768, int(4.78 * GIB)), 32768, 238.39 * MIB + 11.06 * GIB),
-    ("chinese-alpaca-2-13b-16k Q5_K", ModelShape("readme", "llama", 40, 5120, 40, [40] * 40, 128, 128, 13824, 55296,
-                                                 16384, int(8.76 * GIB)), 16384, 211.18 * MIB + 22.74 * GIB),
-])
-def test_against_gguf_parser(name: str, shape: ModelShape, context: int, published: float) -> None:
-    placed = place(shape, Options("llamacpp", context), Memory(ram_free=256 * GIB, vram_free=80 * GIB,
-                                                               vram_total=80 * GIB, gpus=1))
-    assert placed.verdict == "gpu"
-    assert within(placed.required, published), (name, placed.required / GIB, published / GIB)
-
-
 def test_sliding_window_hybrid_and_latent_caches() -> None:
     gemma2 = from_gguf_metadata({"general.architecture": "gemma2", "gemma2.block_count": 26,
                                  "gemma2.embedding_length": 2304, "gemma2.attention.head_count": 8,
@@ -271,10 +252,20 @@ def test_sliding_window_hybrid_and_latent_caches() -> None:
                                  "qwen3next.attention.key_length": 256, "qwen3next.attention.value_length": 256,
                                  "qwen3next.full_attention_interval": 4}, "t")
     assert sum(1 for h in hybrid.kv_heads or [] if h) == 12
+    # a file converted since llama.cpp's MLA support: K 576, V 512, the per-head lengths as *_mla, 1 KV head
     mla = from_gguf_metadata({"general.architecture": "deepseek2", "deepseek2.block_count": 61,
-                              "deepseek2.attention.head_count": 128, "deepseek2.attention.kv_lora_rank": 512,
-                              "deepseek2.rope.dimension_count": 64}, "t")
-    assert kv_cache_bytes(mla, Options("llamacpp", 1000)) == 61 * 1000 * 576 * 2
+                              "deepseek2.attention.head_count": 128, "deepseek2.attention.head_count_kv": 1,
+                              "deepseek2.attention.kv_lora_rank": 512, "deepseek2.attention.key_length": 576,
+                              "deepseek2.attention.value_length": 512, "deepseek2.attention.key_length_mla": 192,
+                              "deepseek2.attention.value_length_mla": 128, "deepseek2.rope.dimension_count": 64}, "t")
+    assert kv_cache_bytes(mla, Options("llamacpp", 1000)) == 61 * 1000 * 576 * 2  # the latent, no V (V-less cache)
+    # one converted before it: every head's key (192) and value (128), as llama.cpp runs such a file
+    old = from_gguf_metadata({"general.architecture": "deepseek2", "deepseek2.block_count": 61,
+                              "deepseek2.attention.head_count": 128, "deepseek2.attention.head_count_kv": 128,
+                              "deepseek2.attention.kv_lora_rank": 512, "deepseek2.attention.key_length": 192,
+                              "deepseek2.attention.value_length": 128, "deepseek2.rope.dimension_count": 64}, "t")
+    assert kv_cache_bytes(old, Options("llamacpp", 1000)) == 61 * 1000 * 128 * (192 + 128) * 2
+    assert any("before MLA" in note for note in old.notes)
 
 
 def test_placement_gpu_partial_cpu_no() -> None:
@@ -293,164 +284,16 @@ def test_placement_gpu_partial_cpu_no() -> None:
     assert place(vllm, Options("vllm", 131072), Memory(32 * GIB, 20 * GIB, 24 * GIB, 1)).verdict == "no"
 
 
-# ---- the sources, through the check_fit tool -----------------------------------------------------------------
+# ---- an App whose fit service reads the memory the test says -------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def fit_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeHub, str]]:
-    folder = tmp_path_factory.mktemp("fit")
-    big_head = open_llama_header()
-    hub = FakeHub(files={
-        FIT_REPO: {"README.md": b"fit", "fit-Q8_0.gguf": write_gqa_model(folder / "q8.gguf").read_bytes(),
-                   "fit-F16.gguf": write_gqa_model(folder / "f16.gguf", quant=Q.F16).read_bytes()},
-        # a real header, then bytes that stand for the weights: only the head may be read
-        BIG_HEAD_REPO: {"README.md": b"head", "open-llama-Q4_0.gguf": big_head + bytes(PADDING)},
-    })
-    with LiveServer(hub.app) as server:
-        yield hub, server.url
-
-
-def fit_app(home: Path, hub_url: str, library_url: str, ollama_url: str, memory: Any = PLENTY) -> App:
-    app = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url, runtime_profile="full"))
-    app.fit = FitService(app.settings, hub=app.hub, ollama=app.ollama, registry=app.registry, probe=memory)
+def refit(app: App, memory: Any = PLENTY) -> App:
+    """The App with a fit service that reads the memory from `memory` (a probe of the test's own)."""
+    app.fit = FitService(app.settings, hub=app.hub, ollama=app.ollama, registry=app.registry, probe=memory,
+                         ollama_registry=OllamaRegistryAdapter(app.settings.ollama_registry_url, app.http))
     return app
 
 
-async def test_hub_gguf_is_read_with_range_requests_of_its_head_only(
-        fit_hub: tuple[FakeHub, str], home: Path, library_url: str, ollama_url: str) -> None:
-    hub, url = fit_hub
-    hub.reset()
-    async with mcp_session(fit_app(home, url, library_url, ollama_url)) as client:
-        fit = await call(client, "check_fit", name=f"{BIG_HEAD_REPO}:Q4_0", context_length=512)
-    key = f"{BIG_HEAD_REPO}/open-llama-Q4_0.gguf"
-    ranges = [r for k, r in hub.range_requests if k == key]
-    assert ranges and all(r and r.startswith("bytes=") for r in ranges)
-    header = parse_header(open_llama_header()).data_offset  # 740 kB: its vocabulary, scores and types
-    # the head (in two requests: 512 KiB, then up to 1 MiB), never the 8 MiB standing for the weights
-    assert header < hub.bytes_sent[key] <= 2 * header and len(ranges) == 2
-    assert fit["kv_cache_gb"] == round(26 * 512 * 3200 * 4 / 1e9, 6)
-    assert fit["verdict"] == "cpu" and fit["vram_free_gb"] is None and fit["gpu_layers"] == 0
-    assert "Range requests" in fit["source"] and fit["quantization"] == "Q4_0"
-
-
-async def test_a_large_header_is_read_in_growing_contiguous_ranges(
-        fit_hub: tuple[FakeHub, str], home: Path, library_url: str, ollama_url: str) -> None:
-    from venom_mcp.adapters.huggingface.ranges import read_gguf_head
-
-    hub, url = fit_hub
-    hub.reset()
-    app = fit_app(home, url, library_url, ollama_url)
-    try:
-        head = await read_gguf_head(app.hub, BIG_HEAD_REPO, "open-llama-Q4_0.gguf", first=64 * 1024)
-    finally:
-        await app.aclose()
-    ranges = [r for _, r in hub.range_requests]
-    starts = [int(r.split("=")[1].split("-")[0]) for r in ranges if r]
-    ends = [int(r.split("-")[1]) for r in ranges if r]
-    assert len(ranges) == head.requests > 1 and starts[0] == 0
-    assert all(start == end + 1 for start, end in zip(starts[1:], ends, strict=False))  # each continues the last
-    assert head.header.data_offset <= head.bytes_read < 2 * head.header.data_offset + 64 * 1024
-
-
-async def test_safetensors_repo_from_config_json(client: ClientSession, app: App) -> None:
-    app.fit = FitService(app.settings, hub=app.hub, ollama=app.ollama, registry=app.registry, probe=PLENTY)
-    fit = await call(client, "check_fit", name=TINY_CHAT, provider="hf", context_length=4096)
-    assert fit["runtime"] == "vllm" and fit["verdict"] == "cpu"
-    assert fit["kv_cache_gb"] == round(1 * 4096 * 8 * 128 * 2 / 1e9, 6)  # 1 layer, 8 KV heads of 64 + 64, bf16
-    assert any("CPU build" in note for note in fit["notes"])
-
-
-async def test_ollama_model_through_api_show(client: ClientSession, app: App, ollama: FakeOllama) -> None:
-    app.fit = FitService(app.settings, hub=app.hub, ollama=app.ollama, registry=app.registry, probe=PLENTY)
-    ollama.install("llama3.2:1b")
-    fit = await call(client, "check_fit", name="llama3.2:1b")
-    # the balanced-12-24gb profile: 8192 tokens, flash attention on, OLLAMA_KV_CACHE_TYPE q8_0 (34 bytes per 32)
-    assert fit["context_length"] == 8192 and fit["runtime"] == "ollama"
-    assert fit["kv_cache_gb"] == round(16 * 8192 * 8 * (64 + 64) * 34 / 32 / 1e9, 6)
-    assert fit["weights_gb"] == round(sum(size for _, size in ollama.library["llama3.2:1b"].layers) / 1e9, 6)
-    assert any("q8_0" in note for note in fit["notes"])
-    assert "qwen3:0.6b" in await error_text(client, "check_fit", name="qwen3:0.6b")  # not pulled: no model_info
-
-
-# ---- install and activation ask first ------------------------------------------------------------------------
-
-
-async def test_install_refused_on_no_with_the_numbers_and_what_would_fit(
-        fit_hub: tuple[FakeHub, str], home: Path, library_url: str, ollama_url: str) -> None:
-    _, url = fit_hub
-    roomy = fit_app(home, url, library_url, ollama_url)
-    try:
-        big = await roomy.fit.check(f"{FIT_REPO}:F16", runtime="llamacpp")
-        small = await roomy.fit.check(f"{FIT_REPO}:Q8_0", runtime="llamacpp")
-    finally:
-        await roomy.aclose()
-    assert small.required_gb < big.required_gb
-    between = RAM_RESERVE + (small.required_gb + big.required_gb) / 2 * 1e9
-    app = fit_app(home, url, library_url, ollama_url, probe(between))
-    async with mcp_session(app) as client:
-        assert (await call(client, "check_fit", name=f"{FIT_REPO}:F16"))["verdict"] == "no"  # then install
-        text = await error_text(client, "install_model", name=f"{FIT_REPO}:F16", provider="hf")
-        assert "will not fit" in text and "force=true" in text and f"{big.required_gb:.3f} GB" in text
-        assert "quantization Q8_0" in text and "context_length=" in text
-        assert (await call(client, "list_operations"))["count"] == 0  # nothing started, nothing written
-        op = await call(client, "install_model", name=f"{FIT_REPO}:F16", provider="hf", force=True, wait=True)
-        assert op["status"] == "completed" and "force=true" in op["message"]
-        fit = await call(client, "check_fit", name=f"{FIT_REPO}:F16")  # installed: read from the local file
-        assert fit["verdict"] == "no" and "installed" in fit["source"]
-
-
-async def test_install_without_a_check_first_reads_nothing_more_than_its_plan(
-        fit_hub: tuple[FakeHub, str], home: Path, library_url: str, ollama_url: str) -> None:
-    """Before the download only the plan's file sizes are known: weights alone that do not fit are refused, and no
-    request touches the files until the download itself."""
-    hub, url = fit_hub
-    hub.reset()
-    app = fit_app(home, url, library_url, ollama_url, probe(RAM_RESERVE + 1_000_000))  # 1 MB: not even the weights
-    async with mcp_session(app) as client:
-        text = await error_text(client, "install_model", name=f"{FIT_REPO}:Q8_0", provider="hf")
-        assert "will not fit" in text and "weights 3.4 MB" in text
-        assert hub.range_requests == [] and not hub.downloads  # nothing read but the repo's file list
-        app.fit.probe = PLENTY
-        op = await call(client, "install_model", name=f"{FIT_REPO}:Q8_0", provider="hf", wait=True)
-        assert op["status"] == "completed" and "warning: it will run on the CPU only" in op["message"]
-        assert [r for _, r in hub.range_requests] == [None]  # the download, and only it
-
-
-async def test_cpu_verdict_installs_with_a_warning_and_unknown_metadata_never_blocks(
-        client: ClientSession, app: App) -> None:
-    app.fit = FitService(app.settings, hub=app.hub, ollama=app.ollama, registry=app.registry, probe=PLENTY)
-    op = await call(client, "install_model", name=TINY_GGUF, provider="hf", runtime="llamacpp", wait=True)
-    assert op["status"] == "completed" and "warning: it will run on the CPU only" in op["message"]
-    # the seed file's header has no head counts: the KV cache is unknown, said in a note, never a false "no"
-    fit = await call(client, "check_fit", name=f"{TINY_GGUF}:Q4_K_M")
-    assert fit["kv_cache_gb"] == 0 and any("KV cache is not counted" in n for n in fit["notes"])
-    pulled = await call(client, "install_model", name="qwen2.5:0.5b", provider="ollama", wait=True)
-    assert pulled["status"] == "completed" and "memory fit not checked" in pulled["message"]
-
-
-async def test_activation_refused_on_no_unless_forced(runtime_settings: dict[str, Any]) -> None:
-    app = build(runtime_settings)
-    app.fit = FitService(app.settings, hub=app.hub, ollama=app.ollama, registry=app.registry, probe=PLENTY)
-    async with mcp_session(app) as client:
-        op = await call(client, "install_model", name=TINY_GGUF, provider="hf", wait=True)
-        name = op["model_name"]
-        app.fit.probe = probe(RAM_RESERVE + 1000)  # now the machine is full
-        with pytest.raises(Conflict):
-            await app.runtimes.activate(name, "llamacpp")
-        text = await error_text(client, "activate_model", name=name, runtime="llamacpp")
-        assert "will not fit" in text and "force=true" in text
-        assert not [o for o in (await call(client, "list_operations"))["operations"]
-                    if o["operation_type"] == "activate"]
-        active = await call(client, "activate_model", name=name, runtime="llamacpp", force=True)
-        assert active["status"] == "online" and "force=true" in active["message"]
-        await app.runtimes.stop("llamacpp")
-
-
-async def test_rest_route(app: App) -> None:
-    app.fit = FitService(app.settings, hub=app.hub, ollama=app.ollama, registry=app.registry, probe=PLENTY)
-    with http_served(app) as server:
-        async with httpx.AsyncClient(base_url=server.url) as http:
-            answer = (await http.post("/api/v1/models/fit", json={"name": TINY_CHAT, "context_length": 2048})).json()
-            bad = await http.post("/api/v1/models/fit", json={"name": TINY_CHAT, "context_length": "2048"})
-    assert answer["success"] is True and answer["verdict"] == "cpu" and answer["context_length"] == 2048
-    assert bad.status_code == 400
+def fit_app(home: Path, hub_url: str, library_url: str, ollama_url: str, memory: Any = PLENTY, **options: Any) -> App:
+    return refit(App(make_settings(home, hub_url, library_url, ollama_host=ollama_url, runtime_profile="full",
+                                   **options)), memory)

@@ -28,10 +28,9 @@ from tests.conftest import make_settings
 from tests.fakes.hub import FakeHub
 from tests.fakes.live import LiveServer, free_port
 from tests.fakes.tiny_gguf import write_tiny_llama
-from tests.test_fit import PLENTY, write_gqa_model
+from tests.test_fit import refit, write_gqa_model
 from venom_mcp.app import App
 from venom_mcp.records import Fit
-from venom_mcp.services.fit import FitService
 
 GQA = "venom-test/gqa-GGUF"
 TINY = "venom-test/tiny-llama-GGUF"
@@ -96,7 +95,7 @@ def test_estimate_within_ten_percent_of_llama_cpp(
     paths, hub_url = models
     async def estimate_fit() -> Fit:
         app = App(make_settings(home, hub_url, library_url, ollama_host=ollama_url, runtime_profile="full"))
-        app.fit = FitService(app.settings, hub=app.hub, ollama=app.ollama, registry=app.registry, probe=PLENTY)
+        refit(app)
         try:
             return await app.fit.check(repo, runtime="llamacpp", context_length=context)
         finally:

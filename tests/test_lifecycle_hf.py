@@ -184,7 +184,7 @@ async def test_remove_deletes_through_the_cache_api_and_activation_is_honest(
         assert "activate another" in await error_text(session, "remove_model", name=TINY_CHAT)
         state["active"] = None
         (home / "runtime.json").write_text(json.dumps(state), encoding="utf-8")
-        removed = await call(session, "remove_model", name=TINY_CHAT, provider="huggingface")
+        removed = await call(session, "remove_model", name=TINY_CHAT, provider="huggingface", confirm=True)
         assert removed["status"] == "completed" and "freed" in removed["message"]
         assert scan_cache_dir(home / "models").repos == frozenset()
         assert (await call(session, "installed_models", runtime="vllm"))["count"] == 0

@@ -173,7 +173,7 @@ async def test_activate_loads_with_profile_keep_alive_and_guards_removal(
     assert "cannot run on vllm" in await error_text(
         client, "activate_model", name="gemma2:2b", runtime="vllm"
     ) or "VENOM_RUNTIME_PROFILE" in await error_text(client, "activate_model", name="gemma2:2b", runtime="vllm")
-    removed = await call(client, "remove_model", name="gemma2:2b")
+    removed = await call(client, "remove_model", name="gemma2:2b", confirm=True)
     assert removed["status"] == "completed" and removed["operation_type"] == "remove"
     assert "gemma2:2b" not in ollama.installed
     assert [m["name"] for m in (await call(client, "installed_models"))["models"]] == ["llama3.2:1b"]

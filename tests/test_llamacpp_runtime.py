@@ -96,7 +96,7 @@ async def test_llamacpp_serves_switches_and_stops_cleanly(session: ClientSession
     # Stop: the process and its children are gone, nothing is left holding memory.
     pid = gemma["pid"]
     children = psutil.Process(pid).children(recursive=True)
-    stopped = await call(session, "control_runtime", server="llamacpp", action="stop")
+    stopped = await call(session, "control_runtime", server="llamacpp", action="stop", confirm=True)
     assert stopped["status"] == "offline" and not psutil.pid_exists(pid)
     assert all(not psutil.pid_exists(c.pid) for c in children)
     text = await error_text(session, "chat", prompt="Hi")

@@ -224,7 +224,7 @@ async def test_translate_through_the_active_model(api: Api) -> None:
 async def test_runtime_switching_routes(api: Api) -> None:
     servers = await api.get("/api/v1/system/llm-servers/active")
     assert servers["active_server"] is None and {s["name"] for s in servers["servers"]} == {"ollama", "vllm",
-                                                                                              "llamacpp"}
+                                                                                              "llamacpp", "ray"}
     await api.install(LLAMA, "ollama")
     local = await api.post("/api/v1/system/llm-servers/active", {"server_name": "ollama", "model_name": LLAMA})
     assert local["provider"] == "ollama" and local["model"] == LLAMA and local["active"]["status"] == "online"
@@ -279,11 +279,12 @@ async def test_openapi_document_describes_every_route(api: Api) -> None:
 
     expected = {(e.path, e.method) for e in ROUTES} | {
         ("/api/v1/models", "GET"), ("/api/v1/models/operations/{operation_id}/events", "GET"),
-        ("/api/v1/alerts/events", "GET")}
+        ("/api/v1/alerts/events", "GET"), ("/api/v1/system/events", "GET")}
     assert documented == expected
     install = document["paths"]["/api/v1/models/registry/install"]["post"]
     body = install["requestBody"]["content"]["application/json"]["schema"]
-    assert set(body["properties"]) == {"name", "provider", "runtime"} and set(body["required"]) == {"name", "provider"}
+    assert set(body["properties"]) == {"name", "provider", "runtime", "force"}
+    assert set(body["required"]) == {"name", "provider"} and body["properties"]["force"]["type"] == "boolean"
     assert {"200", "400", "404", "409", "503"} <= set(install["responses"])
     news = {p["name"]: p for p in document["paths"]["/api/v1/models/news"]["get"]["parameters"]}
     assert news["type"]["schema"]["enum"] == ["blog", "papers"]

@@ -238,12 +238,12 @@ async def test_a_stray_server_on_the_port_is_reported_and_only_killed_when_force
         assert status["managed_by"] == "external" and status["pid"] == proc.pid
         assert str(STUB) in status["command"] and status["memory_mb"] > 1
         assert status["served_model_name"] == "stray-model"
-        kept = await call(client, "control_runtime", server="llamacpp", action="stop")
+        kept = await call(client, "control_runtime", server="llamacpp", action="stop", confirm=True)
         assert "not stopped" in kept["error"] and "force=true" in kept["error"] and proc.poll() is None
-        unloaded = await call(client, "unload_models", runtime="llamacpp")
+        unloaded = await call(client, "unload_models", runtime="llamacpp", confirm=True)
         assert unloaded["unloaded"] == [] and "not started by venom-mcp" in unloaded["errors"][0]
         assert proc.poll() is None
-        forced = await call(client, "control_runtime", server="llamacpp", action="stop", force=True)
+        forced = await call(client, "control_runtime", server="llamacpp", action="stop", force=True, confirm=True)
         assert proc.wait(timeout=15) is not None and forced["status"] == "offline"
 
 
@@ -255,17 +255,17 @@ async def test_unload_models_on_ollama_and_llamacpp(app_both: App, ollama: FakeO
         ollama.install("qwen2.5:0.5b")
         ollama.load("qwen2.5:0.5b")  # loaded by someone else through Ollama
         pid = server(await call(client, "runtime_status"), "llamacpp")["pid"]
-        result = await call(client, "unload_models")
+        result = await call(client, "unload_models", confirm=True)
         assert {(u["runtime"], u["model"]) for u in result["unloaded"]} == {("ollama", "qwen2.5:0.5b"),
                                                                              ("llamacpp", Q8)}
         assert result["errors"] == [] and result["memory_freed_mb"] > 1
         assert ollama.loaded == {} and not alive(pid)
         active = (await call(client, "runtime_status"))["active"]
         assert active["model"] == Q8 and active["status"] == "offline", "still recorded, no longer loaded"
-        again = await call(client, "unload_models", runtime="ollama")
+        again = await call(client, "unload_models", runtime="ollama", confirm=True)
         assert again == {"unloaded": [], "errors": [], "memory_freed_mb": 0}
         text = await error_text(client, "unload_models", runtime="openai")
-        assert "'ollama', 'vllm' or 'llamacpp'" in text, "the schema names the local runtimes"
+        assert "'ollama', 'vllm', 'llamacpp' or 'ray'" in text, "the schema names the local and cluster runtimes"
 
 
 async def test_unload_over_rest(runtime_settings: dict[str, Any], ollama: FakeOllama) -> None:
@@ -466,7 +466,7 @@ async def test_systemd_unit_switches_models_through_its_environment_file(
             assert f'VENOM_SERVED_MODEL_NAME="{q4}"' in text and "Q4_K_M" in text.split("VENOM_MODEL_PATH=")[1]
             after = server(await call(client, "runtime_status"), "llamacpp")
             assert after["served_model_name"] == q4 and after["pid"] != status["pid"] and not alive(status["pid"])
-            stopped = await call(client, "control_runtime", server="llamacpp", action="stop")
+            stopped = await call(client, "control_runtime", server="llamacpp", action="stop", confirm=True)
             assert stopped["status"] == "offline" and not alive(after["pid"])
             assert not (home / "run" / "llamacpp.pid").exists(), "no process of venom-mcp's own"
         calls = (state / "calls").read_text().splitlines()

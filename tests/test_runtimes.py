@@ -155,7 +155,7 @@ async def test_resource_usage_and_status_in_the_light_profile(
         assert status["servers"][0]["status"] == "online" and status["servers"][0]["managed_by"] == "external"
         text = await error_text(client, "control_runtime", server="vllm", action="start")
         assert "VENOM_RUNTIME_PROFILE=light" in text
-        stopped = await call(client, "control_runtime", server="ollama", action="stop")
+        stopped = await call(client, "control_runtime", server="ollama", action="stop", confirm=True)
         assert "outside venom-mcp" in stopped["error"] and stopped["status"] == "online"
 
 
@@ -181,13 +181,13 @@ async def test_managed_server_lifecycle_crash_and_rollback(session: ClientSessio
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     # A crash is seen as offline.
     os.kill(server["pid"], signal.SIGKILL)
-    crashed = await call(session, "control_runtime", server="llamacpp", action="stop")
+    crashed = await call(session, "control_runtime", server="llamacpp", action="stop", confirm=True)
     assert crashed["status"] == "offline"
     restarted = await call(session, "control_runtime", server="llamacpp", action="start")
     assert restarted["status"] == "online" and restarted["pid"] != server["pid"]
     # Stop leaves no process behind.
     children = psutil.Process(restarted["pid"]).children(recursive=True)
-    stopped = await call(session, "control_runtime", server="llamacpp", action="stop")
+    stopped = await call(session, "control_runtime", server="llamacpp", action="stop", confirm=True)
     assert stopped["status"] == "offline" and stopped["pid"] is None
     assert not psutil.pid_exists(restarted["pid"])
     assert all(not psutil.pid_exists(c.pid) for c in children)
@@ -244,7 +244,7 @@ async def test_systemd_unit_is_driven_with_systemctl(
     async with mcp_session(app) as client:
         started = await call(client, "control_runtime", server="ollama", action="restart")
         assert started["managed_by"] == "systemd" and started["status"] == "online"
-        stopped = await call(client, "control_runtime", server="ollama", action="stop")
+        stopped = await call(client, "control_runtime", server="ollama", action="stop", confirm=True)
         assert stopped["managed_by"] == "systemd"
     lines = [line for line in calls.read_text().splitlines() if not line.startswith("show")]
     assert lines == ["restart ollama.service", "stop ollama.service"]

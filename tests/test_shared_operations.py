@@ -44,7 +44,7 @@ async def test_fifty_ollama_installs_of_one_model_are_one_pull(client: ClientSes
 
     # A removal that came after the shared one ended finds the model gone: that is the truth, not a second delete.
     results = await asyncio.gather(
-        *(client.call_tool("remove_model", {"name": "llama3.2:latest"}) for _ in range(CALLERS))
+        *(client.call_tool("remove_model", {"name": "llama3.2:latest", "confirm": True}) for _ in range(CALLERS))
     )
     shared = {(r.structuredContent or {}).get("operation_id") for r in results if not r.isError}
     refused = {r.content[0].text for r in results if r.isError}  # type: ignore[union-attr]

@@ -13,13 +13,16 @@ from venom_mcp.server import build_server
 from venom_mcp.tools import ToolCatalog
 
 
-async def test_descriptions_are_dedented_docstrings(client: ClientSession, app: App) -> None:
+async def test_descriptions_are_docstrings_as_prose(client: ClientSession, app: App) -> None:
+    # The docstring's words, without its source indentation and line wraps: every "\n" costs an LLM a token on
+    # every turn (issue 16); blank lines still part paragraphs.
     tools = (await client.list_tools()).tools
     docs = {fn.__name__: fn.__doc__ or "" for fn, _ in ToolCatalog(app).tools()}
     assert {t.name for t in tools} == set(docs)
     for listed in tools:
         description = listed.description or ""
-        assert description == inspect.cleandoc(docs[listed.name]), listed.name
+        assert description.split() == inspect.cleandoc(docs[listed.name]).split(), listed.name
+        assert not re.search(r"[^\n]\n[^\n]", description), f"{listed.name} keeps the source's line wraps"
         assert not re.search(r"^[ \t]+\S", description, re.MULTILINE), f"{listed.name} keeps source indentation"
         assert description == description.strip()
 

@@ -11,6 +11,7 @@ from .adapters.huggingface import HubAdapter, HubDownloads
 from .adapters.news import NewsAdapter
 from .adapters.ollama import OllamaAdapter
 from .adapters.ollama_library import OllamaLibraryAdapter
+from .adapters.ollama_registry import OllamaRegistryAdapter
 from .adapters.openai_compat import OpenAIClients
 from .adapters.processes import ProcessSupervisor
 from .cache import TTLCache
@@ -25,6 +26,7 @@ from .services.registry import ModelRegistry
 from .services.runtime_state import RequestGates, RuntimeState
 from .services.runtimes import RuntimeController
 from .services.runtimes.health import Health
+from .services.runtimes.ray import RayRuntime
 from .services.translation import TranslationService
 from .services.translation_text import TranslationCache
 
@@ -93,20 +95,32 @@ class App:
         registry.activator = lambda name, runtime: self.runtimes.activate(name, runtime)
         registry.fit_gate = lambda name, provider, runtime, force, plan: self.fit.gate(
             name, provider, runtime, force=force, doing="install", plan=plan)
+        registry.ollama_download_size = lambda name: self.fit.ollama_download_size(name)
         return registry
 
     @cached_property
     def runtimes(self) -> RuntimeController:
         supervisor = ProcessSupervisor(self.settings.path("run"), self.settings.path("logs"))
         health = Health(self.settings, self.runtime_state, self.ollama, self.http, supervisor, self.governance.mask)
-        controller = RuntimeController(health, self.registry, self.operations, self.gates, self.openai_clients)
+        controller = RuntimeController(health, self.registry, self.operations, self.gates, self.openai_clients,
+                                       self.ray)
         controller.fit_gate = lambda name, provider, runtime, force: self.fit.gate(
             name, provider, runtime, force=force, doing="activate")
         return controller
 
     @cached_property
     def fit(self) -> FitService:
-        return FitService(self.settings, hub=self.hub, ollama=self.ollama, registry=self.registry)
+        registry = OllamaRegistryAdapter(self.settings.ollama_registry_url, self.http)
+        service = FitService(self.settings, hub=self.hub, ollama=self.ollama, ollama_registry=registry,
+                             registry=self.registry)
+        service.cluster = self.ray
+        return service
+
+    @cached_property
+    def ray(self) -> RayRuntime:
+        """The `ray` runtime: Serve applications on a cluster the user runs (RAY_ADDRESS)."""
+        return RayRuntime(self.settings, self.runtime_state, self.http, self.openai_clients, self.governance.mask,
+                          overrides=self.model_config.stored)
 
     @cached_property
     def chat(self) -> ChatService:

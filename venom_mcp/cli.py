@@ -104,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _list_tools(app: Any) -> int:
-    from .server import build_server
+    from .tools import ToolCatalog
 
-    for tool in await build_server(app).list_tools():
-        summary = (tool.description or "").strip().splitlines()[0] if tool.description else ""
+    for tool in ToolCatalog(app).infos():
+        summary = tool.description.strip().splitlines()[0] if tool.description.strip() else ""
         print(f"{tool.name:<24} {summary}")
     return 0
 
@@ -131,17 +131,22 @@ async def _call(app: Any, name: str, arguments: dict[str, Any], as_text: set[str
 
     from .server import build_server
     from .textargs import from_text, json_type
+    from .tools import ToolCatalog
 
-    server = build_server(app)
     if name in LONG_TOOLS:
         # The process ends with the call, so a background install would die with it: wait, with a bar.
         arguments.setdefault("wait", True)
     bar = ProgressBar(sys.stderr)
     try:
-        async with create_connected_server_and_client_session(server._mcp_server) as client:
-            schema = next((t.inputSchema for t in (await client.list_tools()).tools if t.name == name), {})
-            for key in as_text & arguments.keys():
-                arguments[key] = from_text(arguments[key], json_type(schema, key))
+        catalog = ToolCatalog(app)
+        schema = catalog.info(name).input_schema  # NotFound names the tools
+        if "confirm" in schema.get("properties", {}):  # the command typed is the confirmation (README)
+            arguments.setdefault("confirm", True)
+        for key in as_text & arguments.keys():
+            arguments[key] = from_text(arguments[key], json_type(schema, key))
+        # Through an in-memory MCP session (the SDK's, which takes a FastMCP server as it is), so that the call's
+        # progress notifications draw the bar.
+        async with create_connected_server_and_client_session(build_server(app, catalog=catalog)) as client:
             result = await client.call_tool(name, arguments, progress_callback=bar.update)
     finally:
         bar.close()

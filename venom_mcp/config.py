@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-RuntimeProfile = Literal["light", "llm_off", "full"]
+RuntimeProfile = Literal["light", "llm_off", "full", "cluster"]
 RoutingMode = Literal["local", "cloud", "hybrid"]
 BudgetPeriod = Literal["day", "month", "total"]
 OllamaProfile = Literal["balanced-12-24gb", "low-vram-8-12gb", "max-context-24gb-plus"]
@@ -78,11 +78,23 @@ class Settings(BaseSettings):
         default="https://ollama.com",
         validation_alias=_env("VENOM_OLLAMA_LIBRARY_URL", "ollama_library_url"),
     )
+    ollama_registry_url: str = Field(  # manifests and GGUF heads of models not pulled yet (check_fit)
+        default="https://registry.ollama.ai",
+        validation_alias=_env("VENOM_OLLAMA_REGISTRY_URL", "ollama_registry_url"),
+    )
     vllm_endpoint: str = Field(
         default="http://127.0.0.1:8001/v1", validation_alias=_env("VLLM_ENDPOINT", "vllm_endpoint")
     )
     llamacpp_endpoint: str = Field(
         default="http://127.0.0.1:8002/v1", validation_alias=_env("LLAMACPP_ENDPOINT", "llamacpp_endpoint")
+    )
+    ray_address: str = Field(
+        default="http://127.0.0.1:8265", validation_alias=_env("RAY_ADDRESS", "ray_address"),
+        description="A running Ray cluster's dashboard address: Serve's REST API and the state API.",
+    )
+    ray_serve_endpoint: str = Field(
+        default="http://127.0.0.1:8000/v1", validation_alias=_env("RAY_SERVE_ENDPOINT", "ray_serve_endpoint"),
+        description="Ray Serve's HTTP entry; each application answers under its route prefix there.",
     )
     vllm_command: str = Field(
         default="vllm serve {model_path} --served-model-name {served_model_name} --host {host} --port {port}",
@@ -226,7 +238,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "hf_endpoint", "ollama_host", "ollama_library_url", "vllm_endpoint", "llamacpp_endpoint",
+        "hf_endpoint", "ollama_host", "ollama_library_url", "ollama_registry_url", "vllm_endpoint", "llamacpp_endpoint",
         "openai_base_url", "google_base_url",
     )
     @classmethod
@@ -235,6 +247,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http(s) URL; write it as http://host:port")
         return value.rstrip("/")
+
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address(cls, value: str) -> str:
+        """Ray's own tools read RAY_ADDRESS too (`auto`, `ray://...`, a GCS `host:6379`): such a value must not stop
+        venom-mcp from starting; the ray runtime names it when it is used (adapters/ray)."""
+        value = value.strip().rstrip("/")
+        return value if "://" in value or value == "auto" or not value else f"http://{value}"
 
     @property
     def models_cache_dir(self) -> Path:

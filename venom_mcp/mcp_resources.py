@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from mcp.server.fastmcp import FastMCP
+    from mcp.types import Resource
 
     from .app import App
 
@@ -44,4 +45,18 @@ def register(server: FastMCP, app: App) -> None:
         server.resource(uri, title=title, description=description, mime_type=JSON)(fn)
 
 
-__all__ = ["register"]
+async def installed_resources(app: App) -> list[Resource]:
+    """The capabilities of each model venom-mcp installed, as a resource of its own (a client lists and attaches
+    them; `list_changed` tells it when the set changes). Models found in Ollama or the cache only are reached
+    through the template."""
+    from mcp.types import Resource
+
+    from .mcp_subscriptions import capabilities_uri
+
+    return [Resource(uri=capabilities_uri(m.name), name=f"{m.name} capabilities",  # type: ignore[arg-type]
+                     title=f"Capabilities of {m.name}", mimeType=JSON,
+                     description=f"What {m.name} supports, as model_capabilities.")
+            for m in app.registry.manifest()]
+
+
+__all__ = ["installed_resources", "register"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import inspect
 import ipaddress
 import re
 from contextlib import asynccontextmanager
@@ -11,24 +10,26 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.server.fastmcp import FastMCP
 from mcp.shared.exceptions import McpError
-from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, ErrorData, GetPromptResult, ToolAnnotations
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, ErrorData, GetPromptResult
 
-from . import __version__
 from .app import App
 from .errors import ConfigError, NotFound
+from .records.wire_schema import lean_input
 from .sessions import Sessions
 from .tools import ToolCatalog
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
+    from mcp.server.lowlevel import Server
     from mcp.server.lowlevel.helper_types import ReadResourceContents
     from mcp.server.transport_security import TransportSecuritySettings
     from mcp.types import Prompt, Resource, ResourceTemplate, Tool
     from pydantic import AnyUrl
-    from starlette.requests import Request
-    from starlette.responses import Response
     from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from .mcp_subscriptions import ResourceEvents
+    from .mcp_tasks import ToolTasks
 
 INSTRUCTIONS = """\
 venom-mcp manages language models on this machine and in the cloud, and answers through the active one.
@@ -60,21 +61,52 @@ class VenomMCP(FastMCP):
     schema against its metaschema on every call: for a 12-row catalog that was ~20 ms of a 25 ms call. Our
     structured output is dumped from the very pydantic model the outputSchema was generated from, so that
     check can never fail, and skipping it is what keeps a cached call within a few ms.
+
+    It also knows its sessions (alerts, log levels, subscriptions: sessions.py), the resources that come and go,
+    and runs a tools/call that carries task metadata as a task (mcp_tasks); build_server wires them.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sessions = Sessions()  # the clients connected, as they call in: alerts go to each of them
+        self.events: ResourceEvents | None = None  # resource notifications (build_server sets them up)
+        self.tasks: ToolTasks | None = None  # tools/call as a task (build_server sets them up)
+        self.more_resources: Callable[[], Awaitable[list[Resource]]] | None = None  # resources that come and go
+
+    @property
+    def lowlevel(self) -> Server[Any, Any]:
+        """FastMCP's low-level server, reached through its public `session_manager` (made here on first use by
+        `streamable_http_app()`, which builds nothing but objects): FastMCP 1.x has no other public path to it.
+        The stdio transport and in-memory sessions run this same server."""
+        try:
+            return self.session_manager.app
+        except RuntimeError:
+            self.streamable_http_app()
+            return self.session_manager.app
 
     # Every request handler notes its session first (FastMCP's public request context).
 
     async def list_tools(self) -> list[Tool]:
+        from mcp.types import ToolExecution
+
+        from .mcp_tasks import TASK_TOOLS
+
         self.sessions.remember(self)
-        return await super().list_tools()
+        # Every LLM reads this on every turn: no titles (the names reworded), no `anyOf` for plain nullables.
+        tools = [tool.model_copy(update={"inputSchema": lean_input(tool.inputSchema)})
+                 for tool in await super().list_tools()]
+        if self.tasks is not None:  # the clients that support tasks learn which tools run as one
+            for tool in tools:
+                if tool.name in TASK_TOOLS:
+                    tool.execution = ToolExecution(taskSupport="optional")
+        return tools
 
     async def list_resources(self) -> list[Resource]:
         self.sessions.remember(self)
-        return await super().list_resources()
+        if self.events is not None:
+            self.events.watch()  # from now on this client may expect list_changed
+        listed = await super().list_resources()
+        return listed + await self.more_resources() if self.more_resources is not None else listed
 
     async def list_resource_templates(self) -> list[ResourceTemplate]:
         self.sessions.remember(self)
@@ -85,10 +117,17 @@ class VenomMCP(FastMCP):
         return await super().list_prompts()
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        self.sessions.remember(self)
+        ctx = self.get_context()
+        if self.tasks is not None and _is_task(ctx):
+            return await self.tasks.start(ctx, name, arguments)
+        return await self.call_now(name, arguments)
+
+    async def call_now(self, name: str, arguments: dict[str, Any]) -> CallToolResult:
+        """The tool call itself, as a plain tools/call (no task) runs it."""
         from .observability import span, tool_context
 
-        self.sessions.remember(self)
-        token = tool_context.set(self.get_context())  # warnings logged during the call reach its client
+        token = tool_context.set(self.sessions.client_log(self.get_context()))  # warnings reach the client
         try:
             with span(f"mcp.tool {name}", **{"mcp.tool": name}):
                 result: Any = await super().call_tool(name, arguments)
@@ -96,7 +135,7 @@ class VenomMCP(FastMCP):
             tool_context.reset(token)
         if isinstance(result, tuple) and len(result) == 2:  # (content blocks, structured dict)
             return CallToolResult(content=list(result[0]), structuredContent=result[1], isError=False)
-        return result
+        return result if isinstance(result, CallToolResult) else CallToolResult(content=list(result), isError=False)
 
     # FastMCP raises plain exceptions for an unknown resource or prompt, which the low-level server answers with
     # code 0. These answer the MCP specification's codes instead: -32002 for a resource that does not exist,
@@ -109,12 +148,13 @@ class VenomMCP(FastMCP):
         except McpError:
             raise
         except Exception as exc:
-            if _caused_by(exc, NotFound) or not await self._knows_resource(str(uri)):
+            if _caused_by(exc, NotFound) or not await self.knows_resource(str(uri)):
                 raise McpError(ErrorData(code=RESOURCE_NOT_FOUND, message=f"resource not found: {str(uri)[:200]}; "
                                          "resources/list and resources/templates/list name them")) from exc
             raise McpError(ErrorData(code=INTERNAL_ERROR, message=f"reading {str(uri)[:200]} failed: {exc}")) from exc
 
-    async def _knows_resource(self, uri: str) -> bool:
+    async def knows_resource(self, uri: str) -> bool:
+        """Whether `uri` is one of ours: a listed resource, or one a template matches."""
         if any(str(resource.uri) == uri for resource in await self.list_resources()):
             return True
         for template in await self.list_resource_templates():
@@ -141,6 +181,14 @@ class VenomMCP(FastMCP):
             raise McpError(ErrorData(code=INTERNAL_ERROR, message=str(exc))) from exc
 
 
+def _is_task(ctx: Any) -> bool:
+    """Whether the tools/call being handled carries task metadata (none outside a request)."""
+    try:
+        return bool(ctx.request_context.experimental.is_task)
+    except (ValueError, AttributeError):
+        return False
+
+
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     """Is `kind` anywhere in the chain of causes (FastMCP wraps a resource function's error in its own)?"""
     seen: BaseException | None = exc
@@ -151,46 +199,36 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def build_server(app: App, host: str = "127.0.0.1", port: int = 8765) -> FastMCP:
+def build_server(app: App, host: str = "127.0.0.1", port: int = 8765, catalog: ToolCatalog | None = None) -> VenomMCP:
+    """The MCP server over `catalog` (a new one of `app` when not given: http_app shares its own with the REST API)."""
     # FastMCP enters this once per MCP session (streamable HTTP runs one per client), so it must not close the
     # App: that is done once, when the process's transport ends (serve_stdio, http_app's lifespan, the CLI).
     @asynccontextmanager
     async def lifespan(_: FastMCP) -> AsyncIterator[App]:
         yield app
 
-    # FastMCP turns on DNS-rebinding protection (Host and Origin checks) when host is a loopback name.
-    server = VenomMCP(
-        "venom-mcp", instructions=INSTRUCTIONS, host=host, port=port, lifespan=lifespan, log_level="WARNING"
-    )
+    catalog = catalog or ToolCatalog(app)
+    # FastMCP turns on DNS-rebinding protection (Host and Origin checks) when host is a loopback name. The tools are
+    # the catalog's own, built once (tools/specs.py): what MCP serves is what the other faces call.
+    server = VenomMCP("venom-mcp", instructions=INSTRUCTIONS, host=host, port=port, lifespan=lifespan,
+                      log_level="WARNING", tools=catalog.mcp_tools())
     app.alerts.listen(server.sessions.alert)  # each alert, raised or cleared, to every connected client
-    for fn, meta in ToolCatalog(app).tools():
-        server.add_tool(
-            fn,
-            title=meta.title,
-            # Without this the source indentation of every docstring line goes to the client (tokens, noise).
-            description=inspect.cleandoc(fn.__doc__ or ""),
-            annotations=ToolAnnotations(
-                title=meta.title,
-                readOnlyHint=meta.read_only,
-                destructiveHint=meta.destructive,
-                idempotentHint=meta.idempotent,
-                openWorldHint=meta.open_world,
-            ),
-        )
     from .prompts import register as register_prompts
 
     register_prompts(server, app)  # the slash commands as MCP prompts, and completions of model names
     from .mcp_resources import register as register_resources
 
     register_resources(server, app)  # venom://models/installed, venom://runtime/status, operations, capabilities
+    from .mcp_features import register as register_features
+    from .mcp_resources import installed_resources
+    from .mcp_subscriptions import ResourceEvents
+    from .mcp_tasks import ToolTasks
 
-    @server.custom_route("/health", methods=["GET"])  # type: ignore[untyped-decorator]
-    async def health(_: Request) -> Response:
-        from starlette.responses import JSONResponse
-
-        tools = await server.list_tools()
-        return JSONResponse({"status": "ok", "version": __version__, "tools": len(tools)})
-
+    server.more_resources = lambda: installed_resources(app)  # each installed model's capabilities
+    server.events = ResourceEvents(app, server.sessions)
+    register_features(server, server.events)  # resources/subscribe, logging/setLevel
+    server.tasks = ToolTasks(app, server, server.call_now, catalog.finished)
+    server.tasks.enable(server.lowlevel)  # install_model and activate_model as tasks
     return server
 
 
@@ -277,12 +315,18 @@ class HostGuard:
 
 
 def http_app(app: App, host: str, port: int) -> Any:
-    """The ASGI app of `serve --transport http`: MCP at /mcp, the REST API, /openapi.json and the /models dashboard.
+    """The ASGI app of `serve --transport http`: our Starlette application with FastMCP's MCP app at /mcp, the REST
+    API, /openapi.json, the /models dashboard and the OpenAI-compatible gateway, under one lifespan.
 
     Refuses an exposed bind without a token. In front of the routes, outermost first: the bearer token, the Host
     and Origin checks, the body guard (Content-Type, size, JSON limits); every refusal is JSON."""
-    from .web import PUBLIC_PATHS, json_errors, mount
-    from .web.gateway import mount as mount_gateway
+    from contextlib import AsyncExitStack
+
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from .web import PUBLIC_PATHS, json_errors, routes
+    from .web.gateway import routes as gateway_routes
     from .web.guard import BodyGuard
 
     token = app.settings.http_token.get_secret_value() if app.settings.http_token else ""
@@ -291,23 +335,25 @@ def http_app(app: App, host: str, port: int) -> Any:
             f"refusing to serve HTTP on {host} without a token: set VENOM_HTTP_TOKEN to a long random "
             "secret (clients then send 'Authorization: Bearer <token>'), or bind --host 127.0.0.1"
         )
-    server = build_server(app, host, port)
-    mount(server)
-    mount_gateway(server, app)
-    asgi: Any = server.streamable_http_app()
-    json_errors(asgi)
-    sessions = asgi.router.lifespan_context
+    catalog = ToolCatalog(app)
+    server = build_server(app, host, port, catalog)
+    # FastMCP's streamable HTTP app, as the SDK mounts it into an existing Starlette app: its session manager runs in
+    # our lifespan. It serves exactly /mcp (its own route); a Route rather than a Mount, because a Mount at /mcp
+    # answers only /mcp/..., and /mcp itself would get a bodiless redirect or a 404.
+    mcp_app = server.streamable_http_app()
+    json_errors(mcp_app)  # a failure inside the MCP transport answers JSON too
 
     @asynccontextmanager
-    async def lifespan(starlette_app: Any) -> AsyncIterator[None]:
-        async with sessions(starlette_app):
-            app.alerts.start()  # stopped by app.aclose()
-            try:
-                yield
-            finally:
-                await app.aclose()
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(app.aclose)  # last: once the MCP sessions have ended; stops the alerts too
+            await stack.enter_async_context(server.session_manager.run())
+            app.alerts.start()
+            yield
 
-    asgi.router.lifespan_context = lifespan
+    asgi: Any = Starlette(routes=[Route(server.settings.streamable_http_path, mcp_app, name="mcp"),
+                                  *routes(catalog), *gateway_routes(app)], lifespan=lifespan)
+    json_errors(asgi)
     asgi = BodyGuard(asgi)
     if server.settings.transport_security is not None:
         asgi = HostGuard(asgi, server.settings.transport_security)

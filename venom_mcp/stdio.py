@@ -28,7 +28,7 @@ from .jsonrpc import Drop, Forward, Reply, oversized, screen
 from .jsontext import MAX_BYTES
 
 if TYPE_CHECKING:
-    from mcp.server.fastmcp import FastMCP
+    from .server import VenomMCP
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ async def _open() -> tuple[_PipeLines | _FileLines, _Out, Callable[[], None]]:
     return _PipeLines(reader), _Out(write_pipe), writer.close
 
 
-async def run_stdio(server: FastMCP) -> None:
+async def run_stdio(server: VenomMCP) -> None:
     from mcp.shared.message import SessionMessage
 
     lines, out, close = await _open()
@@ -144,8 +144,9 @@ async def run_stdio(server: FastMCP) -> None:
             async for message in write_reader:
                 await out.send(message.message.model_dump_json(by_alias=True, exclude_none=True).encode())
 
-    # FastMCP has no public way to serve its low-level server over streams of our own.
-    lowlevel = server._mcp_server
+    # FastMCP serves stdio only over the SDK's own reader (`run_stdio_async`); the low-level server it made is run
+    # here over our screened streams, as `run_stdio_async` runs it (VenomMCP.lowlevel: through public attributes).
+    lowlevel = server.lowlevel
     try:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(read)

@@ -697,6 +697,8 @@ class FakeOllama:
       default_num_ctx: context length of a load without ``options.num_ctx`` (capped by the model's)
       cpu_only:       if True, ``/api/ps`` reports ``size_vram: 0``
       hold:           a threading.Event: a chat with messages waits until it is set (a request kept in flight)
+      pull_hold:      a threading.Event: a pull waits after "pulling manifest" until it is set (an install kept
+                      running until the test lets it go on)
       think_by_default: a chat without ``think`` thinks when the model has the ``thinking`` capability (as
                       gpt-oss and Qwen3 do on current Ollama); the thinking tokens count against ``num_predict``
       hits:           Counter of requests per URL path (faulted requests included)
@@ -734,6 +736,7 @@ class FakeOllama:
         self.token_delay = token_delay
         self.default_num_ctx = 4096
         self.hold: threading.Event | None = None
+        self.pull_hold: threading.Event | None = None
         self.think_by_default = False
         self.cpu_only = False
         self.hits: Counter[str] = Counter()
@@ -773,6 +776,7 @@ class FakeOllama:
         self.pull_chunks, self.pull_delay, self.token_delay = self._initial_pacing
         self.default_num_ctx = 4096
         self.hold = None
+        self.pull_hold = None
         self.think_by_default = False
         self.cpu_only = False
         self.hits.clear()
@@ -1053,6 +1057,8 @@ class FakeOllama:
     async def _pull_events(self, name: str, key: str | None) -> AsyncIterator[dict[str, Any]]:
         """The progress events of a pull; ``{"error": ...}`` ends it; _AbortConnection cuts it."""
         yield {"status": "pulling manifest"}
+        if self.pull_hold is not None:  # a test keeps this pull waiting until it sets the event
+            await asyncio.to_thread(self.pull_hold.wait, 60)
         if key is None:
             yield {"error": MANIFEST_NOT_FOUND}
             return

@@ -101,6 +101,8 @@ PARAMETERS: Mapping[str, tuple[Parameter, ...]] = MappingProxyType({
     "ollama": _OLLAMA,
     "vllm": _VLLM,
     "llamacpp": _LLAMACPP,
+    # Ray Serve: vLLM's names (ray.serve.llm), which venom-mcp's llama.cpp deployment also reads (adapters/ray).
+    "ray": _VLLM,
     # OpenAI's reasoning models (o-series, gpt-5) refuse max_tokens; max_completion_tokens works on every model.
     "openai": (_p("max_tokens", "max_completion_tokens", "integer", 1, None, None,
                   _MAX + " Unset: as much as the context leaves."), *_OPENAI_COMMON[1:]),
@@ -145,6 +147,7 @@ THINKING: Mapping[str, Thinking] = MappingProxyType({
     "ollama": Thinking("think", True, False),
     "vllm": Thinking("reasoning_effort", "medium", template_switch=True),
     "llamacpp": Thinking("reasoning_effort", "medium", template_switch=True),
+    "ray": Thinking("reasoning_effort", "medium", template_switch=True),
     "openai": Thinking("reasoning_effort", "medium"),
     "google": Thinking("reasoning_effort", "medium", "none"),
 })
@@ -154,7 +157,8 @@ THINKING: Mapping[str, Thinking] = MappingProxyType({
 # `json_object` with a `schema` beside it, which both llama-server and llama-cpp-python's server turn into a grammar.
 JsonStyle = Literal["ollama", "openai", "llamacpp"]
 JSON_STYLE: Mapping[str, JsonStyle] = MappingProxyType({
-    "ollama": "ollama", "vllm": "openai", "llamacpp": "llamacpp", "openai": "openai", "google": "openai",
+    "ollama": "ollama", "vllm": "openai", "llamacpp": "llamacpp", "ray": "openai", "openai": "openai",
+    "google": "openai",
 })
 
 

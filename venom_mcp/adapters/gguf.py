@@ -35,6 +35,16 @@ GGML_TYPES: dict[int, tuple[str, int, int]] = {
     39: ("MXFP4", 32, 17), 40: ("NVFP4", 64, 36), 41: ("Q1_0", 128, 18),
 }  # fmt: skip
 
+# `general.file_type` (llama.cpp's llama_ftype) -> the quantization's name as files and Ollama give it (the `gguf`
+# package's LlamaFileType; tests/test_fit.py checks the two agree).
+FILE_TYPES: dict[int, str] = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
+    12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS",
+    20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M",
+    28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0", 38: "MXFP4_MOE",
+    39: "NVFP4", 40: "Q1_0",
+}  # fmt: skip
+
 # GGUF value types: id -> struct format of a scalar (8: string, 9: array are read apart).
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 _STRING, _ARRAY = 8, 9
@@ -193,4 +203,72 @@ def type_name(ggml_type: int) -> str:
     return GGML_TYPES.get(ggml_type, (f"type{ggml_type}", 0, 0))[0]
 
 
-__all__ = ["GGML_TYPES", "GGUFArray", "GGUFHeader", "NotGGUF", "TensorInfo", "Truncated", "parse_header", "type_name"]
+# ---- reading a remote file's head in pieces ----------------------------------------------------------------
+
+HEAD_FIRST = 512 * 1024
+HEAD_MAX = 64 * 1024 * 1024
+
+
+class EndedInHeader(ValueError):
+    """The file ended before its GGUF header did."""
+
+
+class HeaderTooLarge(ValueError):
+    """The header goes on past the reader's limit: not read further."""
+
+
+@dataclass(frozen=True)
+class HeadRead:
+    header: GGUFHeader
+    bytes_read: int  # what was fetched, over every request
+    requests: int
+
+
+class HeadReader:
+    """The head of a GGUF file fetched in contiguous pieces (HTTP Range requests), each continuing where the last
+    stopped: first `first` bytes, then, while the header goes on past them, at least twice as many, up to `limit`.
+    The transport is the caller's: it fetches `next_range` (bytes [start, stop)) and hands them to `add`."""
+
+    def __init__(self, first: int = HEAD_FIRST, limit: int = HEAD_MAX) -> None:
+        self._buffer = bytearray()
+        self._want = first
+        self._limit = limit
+        self._requests = 0
+
+    @property
+    def next_range(self) -> tuple[int, int]:
+        return len(self._buffer), self._want
+
+    def add(self, part: bytes) -> HeadRead | None:
+        """The header once the bytes hold all of it, else None (fetch `next_range`). Raises NotGGUF,
+        EndedInHeader (fewer bytes came than asked for: the file ended) or HeaderTooLarge."""
+        self._requests += 1
+        self._buffer += part
+        try:
+            return HeadRead(parse_header(bytes(self._buffer)), len(self._buffer), self._requests)
+        except Truncated as short:
+            if len(self._buffer) < self._want:
+                raise EndedInHeader(f"the file ends at byte {len(self._buffer)}, inside its GGUF header") from short
+            if self._want >= self._limit:
+                raise HeaderTooLarge(f"the GGUF header is larger than {self._limit // 2**20} MiB") from short
+            self._want = min(self._limit, max(short.needed + 64 * 1024, 2 * self._want))
+            return None
+
+
+__all__ = [
+    "FILE_TYPES",
+    "GGML_TYPES",
+    "HEAD_FIRST",
+    "HEAD_MAX",
+    "EndedInHeader",
+    "GGUFArray",
+    "GGUFHeader",
+    "HeadRead",
+    "HeadReader",
+    "HeaderTooLarge",
+    "NotGGUF",
+    "TensorInfo",
+    "Truncated",
+    "parse_header",
+    "type_name",
+]

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..errors import UpstreamError, UpstreamTimeout
+from ..errors import UpstreamError
 from ..records import NewsItem
+from .upstream import Upstream
 
 if TYPE_CHECKING:
     from .huggingface import HubAdapter
@@ -92,14 +93,12 @@ class NewsAdapter:
 
     async def _get(self, url: str, what: str, params: dict[str, str] | None = None) -> httpx.Response:
         # No token: the feed and the papers API are public, and HF_TOKEN goes through huggingface_hub only.
+        upstream = Upstream(f"{what} at {url}", "HF_ENDPOINT")
         try:
             response = await self._client.get(url, params=params, timeout=self._timeout)
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeout(f"{what} at {url} did not answer in time") from exc
         except httpx.HTTPError as exc:
-            raise UpstreamError(f"{what} at {url} is unreachable: {exc}") from exc
-        if response.status_code != 200:
-            raise UpstreamError(f"{what} answered HTTP {response.status_code}")
+            raise upstream.unreachable(exc) from exc
+        upstream.check(response)
         return response
 
     async def blog(self) -> list[NewsItem]:

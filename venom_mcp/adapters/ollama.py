@@ -8,23 +8,22 @@ from typing import Any
 
 import httpx
 
-from ..errors import NotFound, Unreachable, UpstreamError, UpstreamTimeout
+from ..errors import UpstreamError
 from .reply import Reply, split_thinking, tool_call
 from .stream import Delta, ToolCallDelta
+from .upstream import Upstream, error_text
 
 
 class OllamaAdapter:
     def __init__(self, host: str, client: httpx.AsyncClient) -> None:
         self.host = host.rstrip("/")
         self._client = client
+        self._upstream = Upstream(f"Ollama at {self.host}", "OLLAMA_HOST",
+                                  "start it with `ollama serve`, or set OLLAMA_HOST to where it runs")
 
-    def _unreachable(self, exc: Exception) -> UpstreamError:
-        if isinstance(exc, httpx.TimeoutException):
-            return UpstreamTimeout(f"Ollama at {self.host} did not answer in time (OLLAMA_HOST)")
-        return Unreachable(
-            f"Ollama is not reachable at {self.host}: start it with `ollama serve`, or set OLLAMA_HOST "
-            f"to where it runs ({type(exc).__name__})"
-        )
+    def _check(self, response: httpx.Response, path: str) -> None:
+        if not response.is_success:
+            self._upstream.check(response, not_found=error_text(response) or f"Ollama has no {path}")
 
     async def _request(
         self, method: str, path: str, body: dict[str, Any] | None = None, wait_seconds: float | None = None
@@ -35,11 +34,8 @@ class OllamaAdapter:
                 timeout=wait_seconds if wait_seconds is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
-            raise self._unreachable(exc) from exc
-        if response.status_code == 404:
-            raise NotFound(_error_text(response) or f"Ollama has no {path}")
-        if response.status_code >= 400:
-            raise UpstreamError(f"Ollama answered HTTP {response.status_code}: {_error_text(response)}")
+            raise self._upstream.unreachable(exc) from exc
+        self._check(response, path)
         return response.json() if response.content else None
 
     async def version(self) -> str:
@@ -122,9 +118,7 @@ class OllamaAdapter:
             async with self._client.stream("POST", f"{self.host}{path}", json=body, timeout=wait_seconds) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                    if response.status_code == 404:
-                        raise NotFound(_error_text(response) or f"Ollama has no {path}")
-                    raise UpstreamError(f"Ollama answered HTTP {response.status_code}: {_error_text(response)}")
+                    self._check(response, path)
                 async for text in response.aiter_lines():
                     if not text.strip():
                         continue
@@ -136,9 +130,7 @@ class OllamaAdapter:
                         raise UpstreamError(f"Ollama failed while answering: {line['error']}")
                     yield line
         except httpx.HTTPError as exc:
-            if isinstance(exc, httpx.ConnectError | httpx.TimeoutException):
-                raise self._unreachable(exc) from exc
-            raise UpstreamError(f"Ollama's answer broke off: {type(exc).__name__}: {exc}") from exc
+            raise self._upstream.broke_off(exc, "Ollama's answer") from exc
 
     async def pull(self, model: str) -> AsyncIterator[dict[str, Any]]:
         """The NDJSON progress lines of a pull, as Ollama sends them. An `{"error": ...}` line raises."""
@@ -149,7 +141,7 @@ class OllamaAdapter:
             ) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                    raise UpstreamError(f"Ollama refused the pull of {model}: {_error_text(response)}")
+                    raise UpstreamError(f"Ollama refused the pull of {model}: {error_text(response)}")
                 async for line in response.aiter_lines():
                     if not line.strip():
                         continue
@@ -158,13 +150,5 @@ class OllamaAdapter:
                         raise UpstreamError(f"Ollama could not pull {model}: {event['error']}")
                     yield event
         except httpx.HTTPError as exc:
-            if isinstance(exc, httpx.ConnectError):
-                raise self._unreachable(exc) from exc
-            raise UpstreamError(f"the pull of {model} broke off: {type(exc).__name__}: {exc}") from exc
+            raise self._upstream.broke_off(exc, f"the pull of {model}") from exc
 
-
-def _error_text(response: httpx.Response) -> str:
-    try:
-        return str(response.json().get("error", response.text))
-    except (ValueError, AttributeError):
-        return response.text[:200]

@@ -12,6 +12,7 @@ import httpx
 from ..errors import UpstreamError
 from .reply import Reply, split_thinking, tool_call
 from .stream import Delta, ToolCallDelta
+from .upstream import Upstream
 
 
 async def served_models(client: httpx.AsyncClient, endpoint: str, wait_seconds: float = 5) -> list[str]:
@@ -19,11 +20,15 @@ async def served_models(client: httpx.AsyncClient, endpoint: str, wait_seconds: 
     properly. llama-server in router mode lists every model it could load, each with a `status`: only a loaded one
     (or one asleep, which wakes on the next request) is served; unloaded, loading, downloading or failed ones are not.
     """
+    upstream = Upstream(f"the OpenAI-compatible server at {endpoint}")
     try:
         response = await client.get(f"{endpoint}/models", timeout=wait_seconds)
-        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise upstream.unreachable(exc) from exc
+    upstream.check(response, "GET /models")
+    try:
         return [str(m["id"]) for m in response.json().get("data", []) if _ready(m.get("status"))]
-    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         kind = type(exc).__name__
         raise UpstreamError(f"{endpoint} is not answering as an OpenAI-compatible server ({kind})") from exc
 

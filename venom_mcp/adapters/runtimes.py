@@ -19,7 +19,7 @@ from . import generation
 if TYPE_CHECKING:
     from ..config import Settings
 
-Kind = Literal["local", "cloud"]
+Kind = Literal["local", "cluster", "cloud"]
 Protocol = Literal["ollama", "openai"]
 
 
@@ -49,6 +49,11 @@ class RuntimeSpec:
     def local(self) -> bool:
         return self.kind == "local"
 
+    @property
+    def cloud(self) -> bool:
+        """Requests leave the user's own machines (a cluster the user runs is not a cloud)."""
+        return self.kind == "cloud"
+
 
 RUNTIMES: Mapping[str, RuntimeSpec] = MappingProxyType({spec.name: spec for spec in (
     RuntimeSpec(
@@ -63,19 +68,24 @@ RUNTIMES: Mapping[str, RuntimeSpec] = MappingProxyType({spec.name: spec for spec
         "llamacpp", "local", "openai", "llamacpp_endpoint", "LLAMACPP_ENDPOINT", 8002, "llamacpp_command",
         "VENOM_LLAMACPP_COMMAND", "llamacpp_systemd_unit", "VENOM_LLAMACPP_SYSTEMD_UNIT", profiles=("full",),
     ),
+    # A Ray cluster the user runs (adapters/ray): venom-mcp deploys Serve applications to it, never starts it.
+    RuntimeSpec(
+        "ray", "cluster", "openai", "ray_serve_endpoint", "RAY_SERVE_ENDPOINT", 8000, profiles=("full", "cluster"),
+    ),
     RuntimeSpec(
         "openai", "cloud", "openai", "openai_base_url", "OPENAI_BASE_URL", key_setting="openai_api_key",
-        key_env="OPENAI_API_KEY", default_model="gpt-4o-mini", profiles=("light", "llm_off", "full"),
+        key_env="OPENAI_API_KEY", default_model="gpt-4o-mini", profiles=("light", "llm_off", "full", "cluster"),
     ),
     RuntimeSpec(
         "google", "cloud", "openai", "google_base_url", "GOOGLE_BASE_URL", key_setting="google_api_key",
-        key_env="GOOGLE_API_KEY", default_model="gemini-2.0-flash", profiles=("light", "llm_off", "full"),
+        key_env="GOOGLE_API_KEY", default_model="gemini-2.0-flash", profiles=("light", "llm_off", "full", "cluster"),
     ),
 )})
 
 LOCAL_RUNTIMES: tuple[str, ...] = tuple(name for name, spec in RUNTIMES.items() if spec.local)
-CLOUD_RUNTIMES: tuple[str, ...] = tuple(name for name, spec in RUNTIMES.items() if not spec.local)
-PROFILES: tuple[str, ...] = ("light", "llm_off", "full")
+CLUSTER_RUNTIMES: tuple[str, ...] = tuple(name for name, spec in RUNTIMES.items() if spec.kind == "cluster")
+CLOUD_RUNTIMES: tuple[str, ...] = tuple(name for name, spec in RUNTIMES.items() if spec.cloud)
+PROFILES: tuple[str, ...] = ("light", "llm_off", "full", "cluster")
 
 
 def spec(runtime: str) -> RuntimeSpec:
@@ -93,6 +103,16 @@ def exposed(profile: str, kind: Kind | None = None) -> tuple[str, ...]:
 def endpoint(settings: Settings, runtime: str) -> str:
     """The real endpoint (it may hold a key in its URL): for requests only, mask it before showing it."""
     return str(getattr(settings, spec(runtime).endpoint_setting))
+
+
+def model_endpoint(settings: Settings, runtime: str, model: str) -> str:
+    """Where requests for `model` go: the runtime's endpoint, or for a cluster runtime (ray) the model's own
+    application under RAY_SERVE_ENDPOINT (its route prefix)."""
+    if spec(runtime).kind == "cluster":
+        from .ray.app_config import serve_url
+
+        return serve_url(endpoint(settings, runtime), model)
+    return endpoint(settings, runtime)
 
 
 def host_port(settings: Settings, runtime: str) -> tuple[str, str]:

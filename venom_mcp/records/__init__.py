@@ -1,6 +1,7 @@
 """The records of SPEC section 5 and the vocabulary of section 3, one module per concern."""
 
-from .catalog import CatalogModel, CatalogResult, NewsItem, NewsResult
+from .catalog import CatalogModel, CatalogResult, GGUFQuantization, NewsItem, NewsResult
+from .cluster import ClusterApplication, ClusterNode, ClusterReplica, NodeFit
 from .inference import ChatResult, TokenUsage, TranslateResult
 from .mcp_servers import ImportedServer, ImportedServers, RemovedServer
 from .models import (
@@ -66,7 +67,11 @@ __all__ = [
     "CatalogModel",
     "CatalogResult",
     "ChatResult",
+    "ClusterApplication",
+    "ClusterNode",
+    "ClusterReplica",
     "Fit",
+    "GGUFQuantization",
     "Health",
     "ImportedServer",
     "ImportedServers",
@@ -79,6 +84,7 @@ __all__ = [
     "ModelName",
     "NewsItem",
     "NewsResult",
+    "NodeFit",
     "OllamaTuning",
     "Operation",
     "OperationList",

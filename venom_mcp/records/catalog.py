@@ -9,6 +9,17 @@ from pydantic import Field
 from .vocabulary import Provider, Record, Runtime, Timestamp
 
 
+class GGUFQuantization(Record):
+    """One quantization of a Hub GGUF repo, as its files on the Hub list it."""
+
+    name: str = Field(description="The quantization as file names give it (Q4_K_M, IQ4_XS, BF16); install it "
+                                  "as 'org/repo:NAME'.")
+    size_gb: float = Field(description="Download size: all parts of a split file (-00001-of-0000N.gguf) together.")
+    files: int = Field(description="How many files (parts) it is.")
+    install_default: bool = Field(default=False, description="The one install_model takes when none is named, "
+                                                             "in a repo of GGUF files only (size_gb of the row).")
+
+
 class CatalogModel(Record):
     """A model one can install, as a catalog (the Hub or the Ollama library) describes it."""
 
@@ -30,6 +41,9 @@ class CatalogModel(Record):
         default_factory=list, description="Capabilities the source lists (tools, vision, thinking, embedding)."
     )
     sizes: list[str] = Field(default_factory=list, description="Parameter sizes offered as tags (Ollama: 8b, 70b).")
+    quantizations: list[GGUFQuantization] = Field(
+        default_factory=list, description="Hub GGUF repos: each quantization with its download size, smallest "
+                                          "first; empty for other rows and where the Hub could not be asked.")
     installable: bool = Field(default=True, description="False when VENOM_RUNTIME_PROFILE does not allow its runtime.")
     install_note: str | None = Field(default=None, description="Why it cannot be installed here, and what would.")
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from .cluster import NodeFit
 from .vocabulary import Provider, Record, Runtime, Timestamp
 
 # ---- installed models, operations, capabilities (SPEC section 5) -----------------------------------
@@ -115,3 +116,5 @@ class Fit(Record):
     quantization: str | None = None
     source: str | None = Field(default=None, description="Where the metadata came from.")
     suggestions: list[str] = Field(default_factory=list, description="What would fit, when this does not.")
+    nodes: list[NodeFit] | None = Field(default=None, description="runtime ray: for each node of the cluster, whether "
+                                                                   "a replica fits there now.")

@@ -51,6 +51,8 @@ class RequestRecord(Record):
     status: Literal["in_progress", "ok", "error"] = "in_progress"
     error: str | None = None
     reason: ReasonCode | None = None
+    fallback_from: str | None = Field(default=None, description="The runtime this call stood in for: asked first, it "
+                                      "failed or was refused (VENOM_FALLBACK_ORDER); null for a first choice.")
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float = 0.0

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from .cluster import ClusterApplication, ClusterNode, ClusterReplica
 from .vocabulary import Record, Runtime
 
 Health = Literal["online", "degraded", "offline", "unknown", "switching"]
@@ -18,14 +19,14 @@ class ActiveRuntime(Record):
     provider: Runtime | None
     model: str | None
     endpoint: str | None
-    service_type: Literal["local", "cloud"] | None
+    service_type: Literal["local", "cluster", "cloud"] | None
     status: Health = "unknown"
     message: str | None = None
 
 
 # ---- runtimes, chat, usage (SPEC sections 4 and 5) -------------------------------------------------
 
-ServerName = Literal["ollama", "vllm", "llamacpp"]
+ServerName = Literal["ollama", "vllm", "llamacpp", "ray"]
 ServerHealth = Health
 
 
@@ -57,6 +58,13 @@ class ServerStatus(Record):
     error: str | None = None
     tuning: OllamaTuning | None = None
     notes: list[str] = Field(default_factory=list)
+    # A cluster runtime (ray) only: what it runs of ours, and where.
+    applications: list[ClusterApplication] | None = Field(
+        default=None, description="ray: the Serve applications venom-mcp deployed, with Serve's status.")
+    replicas: list[ClusterReplica] | None = Field(
+        default=None, description="ray: the replicas of those applications, with their node, state and pid.")
+    nodes: list[ClusterNode] | None = Field(
+        default=None, description="ray: the cluster's nodes with their free CPUs, GPUs and memory.")
 
 
 class RuntimeStatus(Record):
@@ -95,3 +103,5 @@ class Usage(Record):
     vram_total_mb: float | None = None
     vram_usage_percent: float | None = None
     models_count: int
+    cluster_nodes: list[ClusterNode] | None = Field(
+        default=None, description="The Ray cluster's nodes (runtime ray, when the profile exposes it and it answers).")

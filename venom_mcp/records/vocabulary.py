@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
+from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
+
+from .wire_schema import lean
 
 Provider = Literal["huggingface", "ollama"]
-Runtime = Literal["ollama", "vllm", "llamacpp", "openai", "google"]
+Runtime = Literal["ollama", "vllm", "llamacpp", "ray", "openai", "google"]
 LocalRuntime = Literal["ollama", "vllm", "llamacpp"]
 
 PROVIDER_ALIASES = {"hf": "huggingface"}
@@ -42,6 +45,16 @@ Timestamp = Annotated[datetime, AfterValidator(_aware)]
 
 class Record(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @classmethod
+    def model_json_schema(
+        cls, by_alias: bool = True, ref_template: str = DEFAULT_REF_TEMPLATE,
+        schema_generator: type[GenerateJsonSchema] = GenerateJsonSchema, mode: JsonSchemaMode = "validation", *,
+        union_format: Literal["any_of", "primitive_type_array"] = "any_of",
+    ) -> dict[str, Any]:
+        """The schema that FastMCP publishes as a tool's outputSchema: lean and draft-07 (see wire_schema)."""
+        return lean(super().model_json_schema(by_alias, ref_template, schema_generator, mode,
+                                              union_format=union_format))
 
 
 # ---- model names (SPEC section 3) -----------------------------------------------------------------

@@ -29,6 +29,9 @@ class Manifest:
         self._path = path
         self.warnings: list[str] = []
         self._cache: tuple[tuple[int, int, int], list[ModelMetadata]] | None = None
+        # Called with the models after every write; the MCP face turns them into resource notifications.
+        # A listener must be quick and must not raise.
+        self.listeners: list[Callable[[list[ModelMetadata]], None]] = []
 
     def read(self) -> list[ModelMetadata]:
         """The installed models as the manifest records them; a corrupt file is moved aside and reported.
@@ -70,6 +73,11 @@ class Manifest:
             atomic_write_json(self._path, {
                 "models": [m.model_dump(mode="json") for m in models], "updated_at": datetime.now(UTC),
             })
+        for listener in self.listeners:
+            try:
+                listener(models)
+            except Exception:  # a listener's bug must not fail the write
+                log.exception("a manifest listener failed")
 
     def record(self, entry: ModelMetadata) -> None:
         self.update(lambda models: [m for m in models if m.name != entry.name] + [entry])

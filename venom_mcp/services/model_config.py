@@ -22,13 +22,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from ..adapters.generation import parameters
+from ..adapters.ray.app_config import DEPLOYMENT_OPTIONS, OPTION_NAMES
 from ..config import Settings
 from ..errors import InvalidArgument, NotFound, StateError, UpstreamError
 from ..records import Record, Runtime
 from ..store import atomic_write_json, locked, read_json
 from .chat.request import DEFAULT_MAX_TOKENS
 from .chat.route import cloud_runtime
-from .overrides import check, check_value, limits, ordered, together
+from .overrides import CLUSTER_ENGINES, check, check_value, limits, ordered, together
 from .registry import ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,7 @@ Value = int | float | list[str]  # an override as stored: numbers, or stop's str
 Text = Annotated[str, Field(max_length=200)]
 Overrides = Annotated[dict[str, int | float | Text | bool | list[Text]] | None, Field(
     default=None, max_length=20,
-    description="Overrides to store, e.g. {\"temperature\": 0.2, \"num_ctx\": 8192, \"stop\": [\"###\"]}; merged "
-                "with the model's current ones (with reset=true: in their place).")]
+    description="Overrides to store, e.g. {\"temperature\": 0.2}, merged with the current ones.")]
 
 
 class ParameterInfo(Record):
@@ -98,6 +98,9 @@ class ModelConfigService:
             allowed = limits(runtime, found.name)
             row = {**found.as_dict(), "minimum": allowed.minimum, "maximum": allowed.maximum}
             rows.append({**row, "default": defaults.get(found.name, found.default)})
+        if runtime in CLUSTER_ENGINES:  # the same model on ray: how its replicas are deployed
+            rows += [{"name": o.name, "type": o.type, "minimum": o.minimum, "maximum": o.maximum, "default": o.default,
+                      "description": o.description, "native": f"ray serve: {o.name}"} for o in DEPLOYMENT_OPTIONS]
         return rows
 
     def overrides(self, runtime: str, model: str) -> dict[str, object]:
@@ -110,6 +113,8 @@ class ModelConfigService:
             return {}
         found: dict[str, object] = {}
         for name, value in stored.items():
+            if name in OPTION_NAMES:
+                continue  # a Ray Serve replica option: read when the model is deployed, not sent with a chat
             try:
                 found[name] = check_value(runtime, model, name, value)
             except InvalidArgument as exc:  # edited by hand, or taken by another runtime than this one

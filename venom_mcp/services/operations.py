@@ -6,16 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..cache import describe
-from ..errors import NotFound, StateError
+from ..errors import NotFound
+from ..history_file import HistoryFile
 from ..records import ACTIVE_STATUSES, Operation, OperationType, Provider, Runtime
-from ..store import atomic_write_json, locked, read_json
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +51,16 @@ Job = Callable[[Progress], Awaitable[str | None]]
 
 class Operations:
     def __init__(self, path: Path) -> None:
-        self._path = path
+        # Written under the file's lock: another venom-mcp process (the CLI beside a server) may write it too.
+        self._file = HistoryFile(path, "operations", self._kept, every=PERSIST_EVERY_SECONDS, lock=True)
         self._ops: dict[str, Operation] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._failures: dict[str, BaseException] = {}
-        self._last_persist = 0.0
         self._closing = False
+        # Called with the operation on every change (progress included), on the loop; the MCP face turns them into
+        # resource notifications. A listener must be quick and must not raise.
+        self.listeners: list[Callable[[Operation], None]] = []
         self._load()
 
     # ---- queries --------------------------------------------------------------------------------
@@ -109,7 +111,7 @@ class Operations:
             started_at=datetime.now(UTC),
         )
         self._ops[op.operation_id] = op
-        self._persist(force=True)
+        self._file.changed(force=True)
         # The task is kept referenced until it is done, so the loop cannot drop it half-way.
         task = asyncio.create_task(self._run(op, job, exclusive), name=f"operation:{op.operation_id}")
         self._tasks[op.operation_id] = task
@@ -183,39 +185,30 @@ class Operations:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
-            self._persist(force=True)
+        self._file.flush()
 
     # ---- persistence ----------------------------------------------------------------------------
 
     def changed(self, op: Operation, force: bool = False) -> None:
-        """Record a change: state changes are written at once, progress at most every second."""
-        self._persist(force=force)
+        """Record a change: state changes are written at once, progress at most every second; listeners hear
+        of every change."""
+        self._file.changed(force)
+        for listener in self.listeners:
+            try:
+                listener(op)
+            except Exception:  # a listener's bug must not fail the job that reported progress
+                log.exception("an operation listener failed")
 
-    def _persist(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_persist < PERSIST_EVERY_SECONDS:
-            return
-        self._last_persist = now
+    def _kept(self) -> list[Operation]:
+        """What the file holds, newest first: the HISTORY most recent operations (older ones are let go here too)."""
         history = self.recent(HISTORY)
         self._ops = {op.operation_id: op for op in history}
         self._failures = {k: v for k, v in self._failures.items() if k in self._ops}
-        payload = {"operations": [op.model_dump(mode="json") for op in history], "updated_at": datetime.now(UTC)}
-        try:
-            with locked(self._path):
-                atomic_write_json(self._path, payload)
-        except OSError as exc:
-            log.warning("could not write %s: %s", self._path, exc)
+        return history
 
     def _load(self) -> None:
-        try:
-            raw = read_json(self._path)
-        except StateError as exc:
-            log.error("%s; starting a new operation history", exc)
-            return
-        if not isinstance(raw, dict):
-            return
         interrupted = False
-        for item in raw.get("operations", []):
+        for item in self._file.read():
             try:
                 op = Operation.model_validate(item)
             except ValueError:
@@ -227,4 +220,4 @@ class Operations:
                 op.finished_at = op.finished_at or datetime.now(UTC)
             self._ops[op.operation_id] = op
         if interrupted:
-            self._persist(force=True)
+            self._file.changed(force=True)

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .. import conversation as chat_args
 from ..adapters.generation import NAMES, PARAMETERS, parameter, parameters
+from ..adapters.ray.app_config import DEPLOYMENT_OPTIONS, OPTION_NAMES
 from ..errors import InvalidArgument
 
 # Our name -> the chat tool's argument type, whose limits an override obeys too.
@@ -82,6 +83,8 @@ def check(runtime: str, model: str, values: Mapping[str, object]) -> dict[str, o
 
 
 def check_value(runtime: str, model: str, name: str, value: object) -> object:
+    if name in OPTION_NAMES:
+        return _deployment_value(runtime, model, name, value)
     found = parameter(runtime, name)
     if name not in NAMES:
         taken = ", ".join(p.name for p in parameters(runtime)) or "no generation parameter"
@@ -106,8 +109,35 @@ def check_value(runtime: str, model: str, name: str, value: object) -> object:
     return value if integer else float(value)
 
 
+# Hugging Face models run on these engines locally and on ray: the Ray Serve options apply to them.
+CLUSTER_ENGINES = ("vllm", "llamacpp")
+
+
+def _deployment_value(runtime: str, model: str, name: str, value: object) -> object:
+    """A Ray Serve replica option (adapters/ray/app_config.py), used when the model is activated on ray."""
+    if runtime not in CLUSTER_ENGINES:
+        raise InvalidArgument(f"{name} is a Ray Serve option: {model} runs on {runtime}, not on ray (Hugging Face "
+                              "models do)")
+    option = next(o for o in DEPLOYMENT_OPTIONS if o.name == name)
+    integer = option.type == "integer"
+    high = f" to {option.maximum:g}" if option.maximum is not None else ""
+    what = f"{name} takes {'an integer' if integer else 'a number'} from {option.minimum:g}{high}"
+    if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
+        raise InvalidArgument(f"{what} (got {_shown(value)})")
+    if value < option.minimum or (option.maximum is not None and value > option.maximum):
+        raise InvalidArgument(f"{what} (got {value})")
+    return value if integer else float(value)
+
+
 def together(model: str, values: Mapping[str, object]) -> None:
-    """Overrides that must agree: the answer (max_tokens) fits in the context (num_ctx), as chat requires."""
+    """Overrides that must agree: the answer (max_tokens) fits in the context (num_ctx), as chat requires; Ray
+    Serve's replicas are a number or an autoscaling range, not both, and the range is not upside down."""
+    low, high = values.get("min_replicas"), values.get("max_replicas")
+    if values.get("num_replicas") is not None and (low is not None or high is not None):
+        raise InvalidArgument(f"num_replicas and min_replicas/max_replicas both set for {model}: give a fixed number "
+                              "or an autoscaling range (reset the other with reset=true); nothing was changed")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        raise InvalidArgument(f"min_replicas={low} is over max_replicas={high} for {model}; nothing was changed")
     max_tokens, num_ctx = values.get("max_tokens"), values.get("num_ctx")
     if isinstance(max_tokens, int) and isinstance(num_ctx, int) and max_tokens >= num_ctx:
         raise InvalidArgument(f"max_tokens={max_tokens} does not fit in num_ctx={num_ctx} for {model}: the context "
@@ -115,7 +145,7 @@ def together(model: str, values: Mapping[str, object]) -> None:
 
 
 def ordered(values: Mapping[str, object]) -> dict[str, object]:
-    return {name: values[name] for name in NAMES if name in values}
+    return {name: values[name] for name in (*NAMES, *OPTION_NAMES) if name in values}
 
 
 def _shown(value: object) -> str:

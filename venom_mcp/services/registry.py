@@ -39,6 +39,7 @@ from ..records import (
 from . import capabilities as caps
 from . import profile
 from .catalog import CatalogService
+from .confirm import Confirm, large_install
 from .manifest import Manifest, ollama_name
 from .operations import Operations, Progress
 from .runtime_state import RuntimeState
@@ -46,6 +47,8 @@ from .runtime_state import RuntimeState
 Activator = Callable[[str, str], Awaitable[ActiveRuntime]]
 # services/fit: asked before an install starts; raises to refuse, or returns a warning for the operation's message.
 FitGate = Callable[[str, Provider, Runtime | None, bool, HubPlan | None], Awaitable[str | None]]
+# The bytes an Ollama pull of a model would download (its registry manifest), None when that cannot be told.
+DownloadSize = Callable[[str], Awaitable[int | None]]
 
 log = logging.getLogger(__name__)
 _MANIFEST = TypeAdapter(list[ModelMetadata])
@@ -61,10 +64,11 @@ def split_hf_name(name: str) -> tuple[str, str | None]:
 
 
 def valid_runtimes(provider: str, gguf: bool | None) -> list[str]:
-    """SPEC section 3: Ollama models on ollama; Hub models on vllm, or on llamacpp when installed as GGUF."""
+    """SPEC section 3: Ollama models on ollama; Hub models on vllm, or on llamacpp when installed as GGUF, and on
+    ray (a cluster: vLLM or llama.cpp replicas) in both cases."""
     if provider == "ollama":
         return ["ollama"]
-    return ["llamacpp"] if gguf else ["vllm"]
+    return ["llamacpp", "ray"] if gguf else ["vllm", "ray"]
 
 
 class ModelRegistry:
@@ -100,6 +104,8 @@ class ModelRegistry:
         self.activator: Activator | None = None
         # "Will it fit?" before an install (services/fit); the App hands it in.
         self.fit_gate: FitGate | None = None
+        # How big an Ollama pull is before it starts (a large one is confirmed first); the App hands it in.
+        self.ollama_download_size: DownloadSize | None = None
 
     # ---- SPEC section 6 names ---------------------------------------------------------------------
 
@@ -247,20 +253,21 @@ class ModelRegistry:
     # ---- install ----------------------------------------------------------------------------------
 
     async def install(self, name: str, provider: Provider, runtime: Runtime | None = None,
-                      force: bool = False) -> Operation:
+                      force: bool = False, confirm: Confirm | None = None) -> Operation:
         """Start an install, or return the one already running for this model (every concurrent caller gets the
-        same operation). A model that will not fit in memory (services/fit) is refused unless `force`."""
+        same operation). A model that will not fit in memory (services/fit) is refused unless `force`; one that
+        downloads more than LARGE_INSTALL_GB is confirmed first through `confirm` (None: the caller confirmed)."""
         check_model_name(name)
         if provider == "ollama":
             name = ollama_name(name)
             if runtime not in (None, "ollama"):
                 raise InvalidArgument(f"Ollama models run on runtime 'ollama' only, not {runtime!r}")
             profile.require(self.settings, "ollama", "installs (ollama pull)")
-        decide = functools.partial(self._start_install, name, provider, runtime, force)
+        decide = functools.partial(self._start_install, name, provider, runtime, force, confirm)
         return await self._deciding.run(("install", provider, name, runtime), decide)
 
     async def _start_install(self, name: str, provider: Provider, runtime: Runtime | None,
-                             force: bool = False) -> Operation:
+                             force: bool = False, confirm: Confirm | None = None) -> Operation:
         if running := self.operations.running(name, provider, "install"):
             return running
         if provider == "ollama":
@@ -268,28 +275,35 @@ class ModelRegistry:
                 return done
             await self.ollama.version()  # unreachable Ollama: a clear error now, and nothing written
             note = await self._fit(name, "ollama", "ollama", force, None)
+            if confirm is not None and self.ollama_download_size is not None:
+                await large_install(confirm, name, await self.ollama_download_size(name), "Ollama")
             if running := self.operations.running(name, provider, "install"):
                 return running
             return self.operations.start(name, "ollama", "ollama", "install",
                                          lambda p: _noted(self._pull(name, p), note))
-        return await self._install_from_hub(name, runtime, force)
+        return await self._install_from_hub(name, runtime, force, confirm)
 
     async def _fit(self, name: str, provider: Provider, runtime: Runtime | None, force: bool,
                    plan: HubPlan | None) -> str | None:
         return await self.fit_gate(name, provider, runtime, force, plan) if self.fit_gate else None
 
-    async def _install_from_hub(self, name: str, runtime: Runtime | None, force: bool = False) -> Operation:
+    async def _install_from_hub(self, name: str, runtime: Runtime | None, force: bool = False,
+                                confirm: Confirm | None = None) -> Operation:
         repo, quant = split_hf_name(name)
-        if runtime not in (None, "vllm", "llamacpp"):
-            raise InvalidArgument(f"Hugging Face models run on 'vllm' or, for GGUF repos, 'llamacpp'; not {runtime!r}")
-        for candidate in [runtime] if runtime else ["vllm", "llamacpp"]:
+        if runtime not in (None, "vllm", "llamacpp", "ray"):
+            raise InvalidArgument(f"Hugging Face models run on 'vllm' or, for GGUF repos, 'llamacpp' (and on 'ray'); "
+                                  f"not {runtime!r}")
+        cluster = runtime == "ray"  # installed as usual, then served by the cluster's vLLM or llama.cpp replicas
+        runtime = None if cluster else runtime
+        for candidate in ["ray"] if cluster else [runtime] if runtime else ["vllm", "llamacpp", "ray"]:
             if profile.allowed(self.settings, candidate):
                 break
         else:  # no runtime this profile allows could serve it: refuse before asking the Hub
-            profile.require(self.settings, runtime or "vllm", "Hugging Face installs")
+            profile.require(self.settings, "ray" if cluster else runtime or "vllm", "Hugging Face installs")
         plan = await self.downloads.plan(repo, runtime=runtime, quant=quant)
         chosen: Runtime = "llamacpp" if plan.gguf else "vllm"
-        profile.require(self.settings, chosen, f"installs of {'GGUF' if plan.gguf else 'safetensors'} models")
+        if not profile.allowed(self.settings, "ray"):
+            profile.require(self.settings, chosen, f"installs of {'GGUF' if plan.gguf else 'safetensors'} models")
         entry_name = f"{repo}:{plan.quantization}" if plan.gguf and plan.quantization else repo
         # 'org/repo' and 'org/repo:Q4_K_M' can name the same install: no await between this check and the start.
         if running := self.operations.running(entry_name, "huggingface", "install") or self._installed_by(
@@ -303,9 +317,10 @@ class ModelRegistry:
                 f"{self.settings.models_max_disk_gb:g} GB are used: remove a model or raise MODELS_MAX_DISK_GB"
             )
         note = await self._fit(entry_name, "huggingface", chosen, force, plan)
+        await large_install(confirm, entry_name, plan.total_bytes - plan.cached_bytes, "MODELS_CACHE_DIR")
         if running := self.operations.running(entry_name, "huggingface", "install") or self._installed_by(
             entry_name, "huggingface"
-        ):  # asked again while the fit was checked
+        ):  # asked again while the fit was checked (or the user was asked)
             return running
         return self.operations.start(
             entry_name, "huggingface", chosen, "install",
@@ -372,12 +387,13 @@ class ModelRegistry:
 
     # ---- remove -----------------------------------------------------------------------------------
 
-    async def remove(self, name: str, provider: Provider | None = None) -> Operation:
-        """Start a removal, or return the one already running for this model."""
+    async def remove(self, name: str, provider: Provider | None = None, confirm: Confirm | None = None) -> Operation:
+        """Start a removal, or return the one already running for this model. Once every check passed, `confirm`
+        (None: the caller confirmed) asks the user first."""
         check_model_name(name)
-        return await self._deciding.run(("remove", name, provider), lambda: self._remove(name, provider))
+        return await self._deciding.run(("remove", name, provider), lambda: self._remove(name, provider, confirm))
 
-    async def _remove(self, name: str, provider: Provider | None) -> Operation:
+    async def _remove(self, name: str, provider: Provider | None, confirm: Confirm | None = None) -> Operation:
         try:
             entry: ModelMetadata | None = self.find(name)
         except NotFound:
@@ -398,6 +414,11 @@ class ModelRegistry:
             )
         if running := self.operations.running(resolved, kind, "remove"):
             return running
+        if confirm is not None:
+            size = f" ({entry.size_gb:g} GB)" if entry and entry.size_gb else ""
+            await confirm(f"Remove {resolved}{size}, installed from {kind}? Its files are deleted.")
+            if running := self.operations.running(resolved, kind, "remove"):  # asked again while the user read
+                return running
         runtime: Runtime = entry.runtime if entry else "ollama"
         return self.operations.start(resolved, kind, runtime, "remove", lambda p: self._delete(resolved, kind, p))
 

@@ -51,6 +51,9 @@ class StateFile(BaseModel):
 class RuntimeState:
     def __init__(self, path: Path) -> None:
         self._path = path
+        # Called after every change of the runtimes (a write of runtime.json, or `touched`); the MCP face turns
+        # them into resource notifications. A listener must be quick and must not raise.
+        self.listeners: list[Callable[[], None]] = []
 
     def read(self) -> StateFile:
         try:
@@ -68,7 +71,17 @@ class RuntimeState:
             change(state)
             state.updated_at = datetime.now(UTC)
             atomic_write_json(self._path, state.model_dump(mode="json", exclude_none=False))
+        self.touched()
         return state
+
+    def touched(self) -> None:
+        """Tell the listeners that the runtimes changed in a way runtime.json does not hold (a server started,
+        stopped or unloaded its models)."""
+        for listener in self.listeners:
+            try:
+                listener()
+            except Exception:  # a listener's bug must not fail the change itself
+                log.exception("a runtime state listener failed")
 
     # ---- reads ------------------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """The tool catalog: one typed async function per tool of SPEC section 4, thin over the services.
 
-The MCP server registers these methods as they are (FastMCP builds the input schema from the
-signature and the outputSchema from the return type); the Semantic Kernel skills are generated from
-the same catalog, so the two faces cannot drift apart.
+Every face stands on the catalog's public API: `infos()` lists the tools with their schemas and annotations,
+`call(name, arguments)` calls one with the validation MCP applies, and `mcp_tools()` gives FastMCP the same built
+tools (specs.py). The MCP server, the REST API and its OpenAPI document, the Semantic Kernel skills and the CLI
+therefore cannot drift apart.
 
 Each group of tools is a class of its own module; ToolCatalog joins them in the order clients list them.
 """
@@ -10,17 +11,23 @@ Each group of tools is a class of its own module; ToolCatalog joins them in the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from .browse import BrowseTools
 from .extend import ExtendTools
 from .inference import InferenceTools
 from .lifecycle import LifecycleTools
-from .meta import ToolMeta, tool
+from .meta import ToolMeta, describe, tool
 from .observe import ObserveTools
 from .runtimes import RuntimeTools
+from .specs import ToolIndex, ToolInfo
 
-__all__ = ["ToolCatalog", "ToolMeta", "tool"]
+if TYPE_CHECKING:
+    from mcp.server.fastmcp import Context
+    from mcp.server.fastmcp.tools import Tool
+
+__all__ = ["ToolCatalog", "ToolInfo", "ToolMeta", "describe", "tool"]
 
 
 class ToolCatalog(BrowseTools, LifecycleTools, RuntimeTools, InferenceTools, ObserveTools, ExtendTools):
@@ -33,3 +40,25 @@ class ToolCatalog(BrowseTools, LifecycleTools, RuntimeTools, InferenceTools, Obs
                 if isinstance(meta, ToolMeta) and name not in seen:
                     seen.add(name)
                     yield getattr(self, name), meta
+
+    @cached_property
+    def _index(self) -> ToolIndex:
+        return ToolIndex(self.tools())
+
+    def infos(self) -> list[ToolInfo]:
+        """Every tool with its title, description, input and output schemas and MCP annotations."""
+        return self._index.infos()
+
+    def info(self, name: str) -> ToolInfo:
+        """One tool; NotFound names the others."""
+        return self._index.info(name)
+
+    async def call(self, name: str, arguments: dict[str, Any], context: Context[Any, Any, Any] | None = None) -> Any:
+        """Call a tool by name as MCP does: arguments validated strictly (pydantic's ValidationError when they are
+        wrong), the result record as the tool returns it. Without an MCP `context` nobody is asked to confirm or
+        told of progress (the caller's call is its confirmation)."""
+        return await self._index.call(name, arguments, context)
+
+    def mcp_tools(self) -> list[Tool]:
+        """The tools as FastMCP registers them (`FastMCP(tools=...)`): the objects `infos` and `call` use."""
+        return self._index.mcp_tools()

@@ -21,27 +21,26 @@ def _month(value: str | None) -> str | None:
 
 
 Provider = Annotated[
-    ProviderName, Field(description="Where models come from: 'huggingface' (alias 'hf') or 'ollama'.")
+    ProviderName, Field(description="hf is an alias of huggingface.")
 ]
 Query = Annotated[
-    str | None, Field(default=None, max_length=200, description="Words to search for; omit to browse.")
+    str | None, Field(default=None, max_length=200)
 ]
 Name = Annotated[
     ModelName,
-    Field(description="Model name: Ollama 'llama3.2:1b', Hugging Face 'org/repo' or 'org/repo:Q4_K_M' (GGUF)."),
+    Field(description="e.g. llama3.2:1b, org/repo, org/repo:Q4_K_M."),
 ]
 OptionalRuntime = Annotated[
     RuntimeName | None,
-    Field(default=None, description="ollama, vllm or llamacpp; omit to pick the one the model needs."),
+    Field(default=None),
 ]
-OperationId = Annotated[str, Field(min_length=1, max_length=64, description="An operation_id from install_model.")]
+OperationId = Annotated[str, Field(min_length=1, max_length=64)]
 Refresh = Annotated[
     bool,
-    Field(strict=True, description="Ask the source now instead of the cache (at most once every 10 s per source); "
-                                   "when it fails the cached answer comes back with stale=true."),
+    Field(strict=True, description="Bypass the cache."),
 ]
 Month = Annotated[
     str | None,
     AfterValidator(_month),
-    Field(default=None, description="Papers of one month, as YYYY-MM; omit for the latest."),
+    Field(default=None, description="papers: of this month, YYYY-MM."),
 ]

@@ -21,15 +21,11 @@ class BrowseTools(ToolBase):
         self,
         provider: Provider,
         query: Query = None,
-        limit: Annotated[int, Field(strict=True, ge=1, le=100, description="How many models, 1..100.")] = 20,
+        limit: Annotated[int, Field(strict=True, ge=1, le=100)] = 20,
         refresh: Refresh = False,
     ) -> CatalogResult:
-        """Search or browse installable models on the Hugging Face Hub or in the Ollama library.
-
-        Use this to find a model to install: each row gives the name to pass to install_model and the
-        runtime that serves it. Without `query` it lists the most downloaded (Hub) or popular (Ollama)
-        models. If the source is unreachable the last good answer is returned with stale=true and error set.
-        """
+        """Search the Hugging Face Hub or the Ollama library (no query: the most popular). Rows name the model
+        for install_model and its runtime; stale=true: the source failed."""
         return mark_catalog(self.app.settings, await self.app.catalog.list_models(
             provider, query, limit, refresh=refresh))
 
@@ -37,36 +33,28 @@ class BrowseTools(ToolBase):
     async def trending_models(
         self,
         provider: Provider,
-        limit: Annotated[int, Field(strict=True, ge=1, le=100, description="How many models, 1..100.")] = 12,
+        limit: Annotated[int, Field(strict=True, ge=1, le=100)] = 12,
         refresh: Refresh = False,
     ) -> CatalogResult:
-        """The models trending now on the Hugging Face Hub, or the most popular in the Ollama library.
-
-        Use this when the user asks what is new or popular. Results are cached for VENOM_CACHE_TTL_SECONDS;
-        stale=true means the source failed and cached (or bundled) data is shown.
-        """
+        """What is trending on the Hugging Face Hub, or most popular in the Ollama library (cached; stale=true:
+        the source failed)."""
         return mark_catalog(self.app.settings, await self.app.catalog.trending(provider, limit, refresh=refresh))
 
     @tool("AI news from the Hub", read_only=True, open_world=True)
     async def model_news(
         self,
         kind: Annotated[
-            Literal["blog", "papers"], Field(description="'blog' (Hub blog) or 'papers' (daily papers).")
+            Literal["blog", "papers"], Field()
         ] = "blog",
-        limit: Annotated[int, Field(strict=True, ge=1, le=50, description="How many items, 1..50.")] = 5,
+        limit: Annotated[int, Field(strict=True, ge=1, le=50)] = 5,
         month: Month = None,
         lang: Annotated[
             Literal["pl", "en", "de"] | None,
-            Field(default=None, description="Translate titles and summaries into pl, en or de."),
+            Field(default=None, description="Translate into this language."),
         ] = None,
         refresh: Refresh = False,
     ) -> NewsResult:
-        """Recent Hugging Face blog posts, or daily papers (optionally of one month, YYYY-MM).
-
-        Use this for 'what is new in AI' questions. Summaries are plain text, trimmed at a word boundary.
-        With `lang`, titles and summaries are translated through the active model; where that fails the
-        original text stays and `error` says so.
-        """
+        """Recent Hugging Face blog posts or daily papers, optionally translated (`lang`) by the active model."""
         if month is not None and kind != "papers":
             from ..errors import InvalidArgument
 

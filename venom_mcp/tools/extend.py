@@ -18,14 +18,13 @@ class ExtendTools(ToolBase):
     @tool("Import an MCP server", open_world=True)
     async def import_mcp_server(
         self,
-        name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="Short name, e.g. 'weather'.")],
-        source: Annotated[str, Field(min_length=1, max_length=1000, description="A git URL or a local path.")],
+        name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")],
+        source: Annotated[str, Field(min_length=1, max_length=1000, description="Git URL or local path.")],
         command: Annotated[str | None, Field(default=None, max_length=1000,
-                                             description="How to start it, if not its console script.")] = None,
+                                             description="Start command, if not its console script.")] = None,
     ) -> ImportedServer:
-        """Bring another MCP server in: clone it, install it into a virtual environment of its own, start it
-        over stdio, list its tools and generate a proxy so its tools become Semantic Kernel skills too.
-        Re-importing a name updates it. The server gets a minimal environment without our keys."""
+        """Import an MCP server into its own virtual environment; a generated proxy makes its tools Semantic
+        Kernel skills. Importing a name again updates it."""
         record = await self.app.mcp_import.import_server(name, source, command)
         return ImportedServer.model_validate(record)
 
@@ -37,7 +36,7 @@ class ExtendTools(ToolBase):
 
     @tool("Remove an imported MCP server", destructive=True)
     async def remove_imported_mcp_server(
-        self, name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="The imported name.")]
+        self, name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
     ) -> RemovedServer:
-        """Delete what an import created (its folder, virtual environment, proxy and record), nothing else."""
+        """Delete what an import created (folder, virtual environment, proxy, record), nothing else."""
         return RemovedServer(name=name, removed=await self.app.mcp_import.remove(name))

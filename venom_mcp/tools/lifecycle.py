@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from mcp.server.fastmcp import Context
@@ -19,18 +20,15 @@ from ..records import (
     RuntimeName,
 )
 from .arguments import Name, OperationId, OptionalRuntime, Provider
+from .confirm import ConfirmFlag, asker
 from .meta import ToolBase, tool
 
 
 class LifecycleTools(ToolBase):
     @tool("Installed models", read_only=True)
     async def installed_models(self, runtime: OptionalRuntime = None) -> InstalledModels:
-        """The models installed locally, with the active one marked: what venom-mcp installed, plus (status
-        "external") what Ollama holds and the Hugging Face snapshots already in MODELS_CACHE_DIR.
-
-        Use this before activate_model or remove_model to see exact names. `warnings` says when part of
-        the list could not be read (Ollama down, a corrupt manifest moved aside).
-        """
+        """Installed models (the active one marked), also those found in Ollama or MODELS_CACHE_DIR (status
+        external): the names for activate_model and remove_model."""
         return await self.app.registry.installed(runtime)
 
     @tool("Install a model", open_world=True)
@@ -41,24 +39,16 @@ class LifecycleTools(ToolBase):
         ctx: Context,  # type: ignore[type-arg]
         runtime: OptionalRuntime = None,
         wait: Annotated[
-            bool, Field(strict=True, description="Return only when the install ends, reporting progress.")
+            bool, Field(strict=True, description="Return when it ends, reporting progress.")
         ] = False,
-        force: Annotated[bool, Field(strict=True, description="Install although check_fit says it will not fit "
-                                                              "in memory (verdict no).")] = False,
-        confirm: Annotated[bool, Field(strict=True, description="Confirm a large install (over 20 GB) for a "
-                                                                "client that cannot be asked (later use).")] = False,
+        force: Annotated[bool, Field(strict=True, description="Install even if check_fit says no.")] = False,
+        confirm: Annotated[bool, Field(strict=True, description="Go ahead with an install over 20 GB without "
+                                                                "asking (clients that cannot ask).")] = False,
     ) -> Operation:
-        """Download a model: `ollama pull` for Ollama, or the Hub files a runtime needs for Hugging Face.
-
-        Returns the Operation at once (poll operation_status) unless wait=true. Progress is in real bytes.
-        A Hugging Face install is checked against MODELS_MAX_DISK_GB before anything is written, resumes
-        partial downloads, and verifies sha256. Installing a model that is already being installed returns
-        the running operation. It is checked against the free memory first (with what check_fit read, else the
-        files' sizes): a model that will not fit is refused with the numbers and what would fit, unless
-        force=true; one that runs only on the CPU or partly on the GPU is installed with a warning in the
-        operation's message.
-        """
-        op = await self.app.registry.install(name, provider, runtime, force)
+        """Download a model (ollama pull, or Hub files) with byte progress; returns the Operation (poll
+        operation_status) unless wait=true. Refused over MODELS_MAX_DISK_GB, or when check_fit says no unless
+        force=true."""
+        op = await self.app.registry.install(name, provider, runtime, force, asker(ctx, confirm, "install_model"))
         if not wait:
             return op
         return await self._wait(op, ctx)
@@ -68,7 +58,12 @@ class LifecycleTools(ToolBase):
             await ctx.report_progress(current.progress, 100, current.message)
 
         # Called without an MCP request (the Semantic Kernel face), there is no client to tell.
-        done = await self.app.operations.wait(op.operation_id, relay if ctx is not None else None)
+        return await self.finished(op.operation_id, relay if ctx is not None else None)
+
+    async def finished(self, operation_id: str,
+                       on_change: Callable[[Operation], Awaitable[None]] | None = None) -> Operation:
+        """The operation once it ended, as install_model with wait=true answers: raises unless it completed."""
+        done = await self.app.operations.wait(operation_id, on_change)
         if done.status != "completed":
             raise VenomError(
                 f"{done.operation_type} of {done.model_name} {done.status}: {done.error or done.message} "
@@ -78,14 +73,14 @@ class LifecycleTools(ToolBase):
 
     @tool("Operation status", read_only=True)
     async def operation_status(self, operation_id: OperationId) -> Operation:
-        """The state of one install or removal: status, progress (0..100), bytes done/total, error."""
+        """One install, removal or activation: status, progress 0..100, bytes, error."""
         return self.app.operations.get(operation_id)
 
     @tool("Recent operations", read_only=True)
     async def list_operations(
-        self, limit: Annotated[int, Field(strict=True, ge=1, le=200, description="How many, newest first.")] = 10
+        self, limit: Annotated[int, Field(strict=True, ge=1, le=200)] = 10
     ) -> OperationList:
-        """Recent installs and removals, newest first, including ones from before a restart."""
+        """Recent operations, newest first (also from before a restart)."""
         operations = self.app.operations.recent(limit)
         return OperationList(operations=operations, count=len(operations))
 
@@ -96,59 +91,43 @@ class LifecycleTools(ToolBase):
 
     @tool("Remove a model", destructive=True)
     async def remove_model(self, name: Name, provider: Annotated[
-        ProviderName | None, Field(default=None, description="huggingface or ollama; omit to look it up.")
-    ] = None) -> Operation:
-        """Delete an installed model (Ollama delete, or the Hub cache's revisions of the repo).
-
-        The active model cannot be removed: activate another one first. Returns the finished Operation.
+        ProviderName | None, Field(default=None)
+    ] = None, confirm: ConfirmFlag = False, ctx: Context | None = None) -> Operation:  # type: ignore[type-arg]
+        """Delete an installed model (Ollama delete, or its Hub cache revisions); returns the finished Operation.
+        The active model cannot be removed.
         """
-        op = await self.app.registry.remove(name, provider)
+        op = await self.app.registry.remove(name, provider, asker(ctx, confirm, "remove_model"))
         return await self.app.operations.wait(op.operation_id)
 
     @tool("Activate a model", idempotent=True)
     async def activate_model(
         self, name: Name, runtime: RuntimeName,
-        force: Annotated[bool, Field(strict=True, description="Activate although check_fit says it will not fit "
-                                                              "in memory (verdict no).")] = False,
+        force: Annotated[bool, Field(strict=True, description="Activate even if check_fit says no.")] = False,
     ) -> ActiveRuntime:
-        """Make an installed model the active one of a local runtime (ollama, vllm, llamacpp), verified.
-
-        Waits for running requests and installs on the runtimes involved, stops the other local servers
-        venom-mcp runs (and unloads an outside Ollama's models), starts or restarts the runtime with the model,
-        and confirms that it lists the model and answers a 1-token completion; otherwise it rolls back and says
-        why. Runs as an Operation (operation_type "activate"). Pairings: Ollama models on ollama; Hugging Face
-        models on vllm, or llamacpp for GGUF. A model that will not fit in the free memory (check_fit) is refused
-        unless force=true; CPU-only or partial GPU placement comes back as a warning in the message.
-        """
+        """Make an installed model active on ollama, vllm or llamacpp: restarts that runtime with it, stops
+        the other local servers venom-mcp runs, and checks that it answers, else rolls back. Ollama models run on
+        ollama, Hub models on vllm or (GGUF) llamacpp, and on ray: a Serve application on the Ray cluster at
+        RAY_ADDRESS (vLLM or llama.cpp replicas, options from model_config), removed again if it does not come up.
+        Refused when check_fit says no, unless force=true."""
         return await self.app.runtimes.activate(name, runtime, force)
 
     @tool("Will it fit?", read_only=True, open_world=True)
     async def check_fit(
         self,
         name: Name,
-        provider: Annotated[ProviderName | None, Field(
-            default=None, description="huggingface or ollama; omit to tell by the name (org/repo is the Hub).")] = None,
+        provider: Annotated[ProviderName | None, Field(default=None)] = None,
         runtime: OptionalRuntime = None,
         context_length: Annotated[int | None, Field(
             default=None, strict=True, ge=1, le=10_485_760,
-            description="Tokens of context; omit for what the runtime would use (Ollama's profile, the "
-                        "llama.cpp or vLLM command's setting, else its default).")] = None,
+            description="Omit for what the runtime would use.")] = None,
     ) -> Fit:
-        """Will a model fit in this machine's memory, installed or not? An estimate from its metadata only.
-
-        Reads a GGUF file's header with HTTP Range requests (never the weights), Ollama's /api/show, or a repo's
-        config.json and safetensors parameter counts, and compares weights + KV cache + overhead with the VRAM
-        and RAM free now. verdict: gpu (every layer in VRAM), gpu_partial (gpu_layers of them), cpu (RAM only)
-        or no, with suggestions (a shorter context, a smaller quantization) when it does not fit.
-        """
+        """Will a model fit in the free VRAM and RAM, installed or not? Estimated from its metadata (weights + KV
+        cache + overhead): verdict gpu, gpu_partial, cpu or no, with what would fit."""
         return await self.app.fit.check(name, provider, runtime, context_length)
 
     @tool("Model capabilities", read_only=True)
     async def model_capabilities(self, name: Name) -> ModelCapabilities:
-        """What an installed model supports: system role, tools, vision, context length, quantization.
-
-        Works for models found outside venom-mcp too (read from Ollama's /api/show or the snapshot's files).
-        Use it to adapt prompts (e.g. fold the system prompt into the user turn when system role is false).
-        """
+        """What an installed model supports (system role, tools, vision, thinking, context length, quantization),
+        also for models venom-mcp did not install."""
         entry = await self.app.registry.resolve(name)
         return ModelCapabilities(model_name=entry.name, capabilities=await self.app.registry.capabilities(name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,6 +31,13 @@ def tool(title: str, **hints: bool) -> Callable[[F], F]:
         return fn
 
     return mark
+
+
+def describe(fn: Callable[..., Any]) -> str:
+    """A tool's description: its docstring as prose. The source's indentation and line wraps are left out (each
+    would cost an LLM a token on every turn); blank lines still part paragraphs."""
+    text = inspect.cleandoc(fn.__doc__ or "")
+    return "\n\n".join(" ".join(paragraph.split("\n")) for paragraph in text.split("\n\n"))
 
 
 class ToolBase:

@@ -18,8 +18,7 @@ from .meta import ToolBase, tool
 class ObserveTools(ToolBase):
     @tool("Resource usage", read_only=True)
     async def resource_usage(self) -> Usage:
-        """CPU, memory, disk used by installed models against MODELS_MAX_DISK_GB, and GPU load and VRAM
-        (null where there is no NVIDIA GPU)."""
+        """CPU, memory, disk used by models against MODELS_MAX_DISK_GB, GPU load and VRAM (null without a GPU)."""
         readings = await self.app.runtimes.usage()
         registry = self.app.registry
         total, used, percent = readings["memory"]
@@ -35,33 +34,27 @@ class ObserveTools(ToolBase):
             vram_usage_percent=round(100 * gpu.vram_used_mb / gpu.vram_total_mb, 2) if gpu and gpu.vram_total_mb
             else None,
             models_count=len(registry.manifest()),
+            cluster_nodes=readings.get("cluster_nodes"),
         )
 
     @tool("Provider metrics", read_only=True)
     async def provider_metrics(self) -> ProviderMetricsList:
-        """Per provider: requests, errors, success rate, latency p50/p95/p99, tokens, cost in USD and a health
-        score (0..100) that falls when errors or latency rise; `models` gives the same per model. Counts and cost
-        come from the spend ledger ($VENOM_HOME/ledger.jsonl), so they survive restarts; latencies are recent."""
+        """Per provider and model: requests, errors, latency percentiles, tokens, cost in USD and a 0..100
+        health score."""
         return ProviderMetricsList(providers=self.app.governance.metrics())
 
     @tool("Request history", read_only=True)
     async def request_history(
-        self, limit: Annotated[int, Field(strict=True, ge=1, le=500, description="How many, newest first.")] = 20
+        self, limit: Annotated[int, Field(strict=True, ge=1, le=500)] = 20
     ) -> RequestHistory:
-        """Every language-model request, newest first: provider, model, endpoint, start and finish (null while it
-        runs), duration, status and error with its reason code (RATE_LIMITED, BUDGET_EXCEEDED, AUTH_ERROR, TIMEOUT,
-        PROVIDER_DOWN, MODEL_NOT_FOUND)."""
+        """Model requests, newest first: provider, model, endpoint, times, status, error and its reason code."""
         requests = self.app.governance.history(limit)
         return RequestHistory(requests=requests, count=len(requests))
 
     @tool("Alerts", read_only=True)
     async def alerts(
-        self, limit: Annotated[int, Field(strict=True, ge=1, le=200, description="How many of each list, newest "
-                                                                                 "first.")] = 20
+        self, limit: Annotated[int, Field(strict=True, ge=1, le=200)] = 20
     ) -> AlertList:
-        """Alerts in force and the latest ones: RAM, VRAM, the disk quota of installed models, the active local
-        runtime offline or degraded, a failed model call (naming provider, model and endpoint) and a provider's
-        error rate. Raised at VENOM_ALERT_RAM_PERCENT / VENOM_ALERT_VRAM_PERCENT / VENOM_ALERT_DISK_PERCENT /
-        VENOM_ALERT_ERROR_RATE_PERCENT, cleared only 5 points below; a failed call's alert clears when that model
-        answers again. Connected clients also get each one as a log notification (warning raised, info cleared)."""
+        """Alerts in force and recent: RAM, VRAM, disk quota, a runtime down, failed model calls, provider error
+        rates (each also sent as a log notification)."""
         return self.app.alerts.report(limit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from mcp.server.fastmcp import Context
 from pydantic import Field
 
 from ..records import (
@@ -15,46 +16,47 @@ from ..records import (
     SlashResult,
     UnloadResult,
 )
+from .confirm import ConfirmFlag, asker
 from .meta import ToolBase, tool
 
 
 class RuntimeTools(ToolBase):
     @tool("Runtime status", read_only=True)
     async def runtime_status(self) -> RuntimeStatus:
-        """The active runtime and the health of each local server the profile exposes.
-
-        Each server reports online / degraded (answers, but serves another model name than configured, or
-        slowly) / offline / switching, with pid, memory of its process tree, uptime and who manages it
-        (systemd, process, or external: a process on its port that venom-mcp did not start, with its command).
-        Ollama shows its tuning profile and where each value applies.
-        """
+        """The active runtime and each local server's health (online, degraded, offline, switching), pid,
+        memory, uptime, manager and Ollama tuning; for ray (a Ray Serve cluster) its applications, replicas (node,
+        state, pid) and nodes (free CPUs, GPUs, memory)."""
         return await self.app.runtimes.status()
 
-    @tool("Start, stop or restart a runtime server", destructive=True)
+    @tool("Control a runtime server", destructive=True)
     async def control_runtime(
         self,
-        server: Annotated[ServerName, Field(description="ollama, vllm or llamacpp.")],
-        action: Annotated[Literal["start", "stop", "restart"], Field(description="start, stop or restart.")],
-        force: Annotated[bool, Field(strict=True, description="stop: also stop a process on the port that venom-mcp "
-                                                              "did not start (that pid only).")] = False,
+        server: ServerName,
+        action: Literal["start", "stop", "restart"],
+        force: Annotated[bool, Field(strict=True, description="stop: also a server venom-mcp did not start.")] = False,
+        confirm: ConfirmFlag = False,
+        ctx: Context | None = None,  # type: ignore[type-arg]
     ) -> ServerStatus:
-        """Start, stop or restart a local runtime server (systemd unit or managed process).
-
-        Start waits until the server answers and reports the log tail if it fails; a server answering under
-        another model name returns at once as degraded. A server started outside venom-mcp is stopped only
-        with force=true. Starting a running server or stopping a stopped one changes nothing.
-        """
+        """Start, stop or restart a local runtime server; start waits until it answers. A server venom-mcp
+        did not start is stopped only with force=true. ray: the configured model's Serve application (restart
+        rolls its replicas); the cluster itself is never started or stopped."""
+        if action == "stop" and (ask := asker(ctx, confirm, "control_runtime")) is not None:
+            await ask(f"Stop the {server} server? Requests to it fail until it is started again.")
         return await self.app.runtimes.control(server, action, force)
 
-    @tool("Unload models and free memory", destructive=True)
+    @tool("Unload models", destructive=True)
     async def unload_models(
         self, runtime: Annotated[ServerName | None, Field(
-            default=None, description="ollama, vllm or llamacpp; omit for all local runtimes.")] = None,
+            default=None, description="Omit for all.")] = None,
+        confirm: ConfirmFlag = False,
+        ctx: Context | None = None,  # type: ignore[type-arg]
     ) -> UnloadResult:
-        """Free the memory local runtimes hold: every model Ollama has loaded is unloaded (keep_alive 0, confirmed
-        gone from /api/ps), and the vLLM/llama.cpp servers venom-mcp runs are stopped. Servers venom-mcp did not
-        start are named in `errors`, not touched. The active model stays recorded; activate_model loads it again.
-        """
+        """Free memory: unload Ollama's models and stop the vLLM/llama.cpp servers venom-mcp runs (others are
+        named in `errors`). runtime=ray deletes the Serve applications venom-mcp deployed, never others.
+        activate_model loads the active model again."""
+        if (ask := asker(ctx, confirm, "unload_models")) is not None:
+            where = runtime or "every local runtime"
+            await ask(f"Unload the models of {where}? Answers wait for a model to load again (activate_model).")
         return await self.app.runtimes.unload(runtime)
 
     @tool("Switch the active runtime")
@@ -64,17 +66,13 @@ class RuntimeTools(ToolBase):
                                                                   "(gem, gemini).")],
         model: Annotated[ModelName | None, Field(default=None, description="The model to use there.")] = None,
     ) -> ActiveRuntime:
-        """Make a local runtime or a cloud provider the one chat and translate use.
-
-        Cloud providers need their API key (OPENAI_API_KEY, GOOGLE_API_KEY); a local runtime needs an installed
-        model, which is activated (vLLM and llama.cpp are restarted with it).
-        """
+        """Make a local runtime (activating `model`) or a cloud provider (OPENAI_API_KEY, GOOGLE_API_KEY) the one
+        chat and translate use."""
         return await self.app.runtimes.switch(provider, model)
 
     @tool("Run a slash command")
     async def run_slash_command(
         self, text: Annotated[str, Field(min_length=1, max_length=300, description="e.g. '/gem gemini-2.0-flash'.")]
     ) -> SlashResult:
-        """Chat-style commands: /gpt [model], /gem [model], /ollama <model>, /vllm <model>, /llamacpp <model>,
-        /status, /models. Anything else comes back with handled=false and the list of commands."""
+        """Chat commands: /gpt [model], /gem [model], /ollama|/vllm|/llamacpp <model>, /status, /models."""
         return await self.app.runtimes.slash(text)

@@ -1,18 +1,24 @@
 """The web face of `serve --transport http`: the REST API of the original design, its OpenAPI document and the
-`/models` dashboard, all over the same tool catalog as the MCP server."""
+`/models` dashboard, all over the same tool catalog as the MCP server (its public API: `infos`, `call`). The routes
+go into our own Starlette application, beside the MCP app at /mcp (server.py `http_app`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .dashboard_routes import PUBLIC_PATHS as DASHBOARD_PUBLIC
+from .dashboard_routes import routes as dashboard_routes
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from mcp.server.fastmcp import FastMCP
     from starlette.applications import Starlette
+    from starlette.routing import BaseRoute
 
-# What a browser may load without the token: the page shell and its two files (they hold no data).
-PUBLIC_PATHS = ("/health", "/models", "/models/static/dashboard.js", "/models/static/dashboard.css")
+    from ..tools import ToolCatalog
+
+# What a browser may load without the token: the page shell, its files and the README (they hold no data).
+PUBLIC_PATHS = ("/health", *DASHBOARD_PUBLIC)
 
 
 # A model name in a path: at most three '/'-separated parts (`hf.co/org/repo:Q4_K_M`) of the name characters, and
@@ -37,19 +43,25 @@ def _register_model_convertor() -> None:
         register_url_convertor("model", ModelName())
 
 
-def mount(server: FastMCP) -> None:
-    """Add the REST routes, /openapi.json and the dashboard to the server's HTTP app."""
+def routes(catalog: ToolCatalog) -> list[BaseRoute]:
+    """/health, the REST routes, /openapi.json and the dashboard, over the catalog."""
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
 
+    from .. import __version__
     from .alert_events import PATH as ALERT_EVENTS
     from .alert_events import alert_events
     from .dashboard import Dashboard
     from .openapi import document
     from .rest import ROUTES, Endpoint, RestApi
 
-    api = RestApi(server)
+    api = RestApi(catalog)
     dashboard = Dashboard(api)
+    table: list[BaseRoute] = []
+
+    def add(path: str, methods: list[str], name: str, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        table.append(Route(path, handler, methods=methods, name=name))
 
     def bind(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         async def handler(request: Request) -> Response:
@@ -57,23 +69,28 @@ def mount(server: FastMCP) -> None:
 
         return handler
 
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__, "tools": len(catalog.infos())})
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(document({tool.name: tool for tool in catalog.infos()}))
+
+    add("/health", ["GET"], "health", health)
     # The `model` convertor lets a model name keep its '/' (sent as %2F, which the server decodes before routing).
     _register_model_convertor()
     for endpoint in ROUTES:
-        path = endpoint.path.replace("{model_name}", "{model_name:model}")
-        server.custom_route(path, [endpoint.method], name=endpoint.name)(bind(endpoint))
-    server.custom_route("/api/v1/models", ["GET"], name="models")(api.models)
-    server.custom_route("/api/v1/models/operations/{operation_id}/events", ["GET"],
-                        name="operation_events")(api.operation_events)
-    server.custom_route(ALERT_EVENTS, ["GET"], name="alert_events")(alert_events(api))
-
-    async def openapi(_: Request) -> Response:
-        return JSONResponse(document({tool.name: tool for tool in server._tool_manager.list_tools()}))
-
-    server.custom_route("/openapi.json", ["GET"], name="openapi")(openapi)
-    server.custom_route("/models", ["GET"], name="dashboard")(dashboard.page)
-    server.custom_route("/models/static/{name}", ["GET"], name="dashboard_static")(dashboard.static)
-    server.custom_route("/models/fragments/{section}", ["GET"], name="dashboard_fragment")(dashboard.fragment)
+        add(endpoint.path.replace("{model_name}", "{model_name:model}"), [endpoint.method], endpoint.name,
+            bind(endpoint))
+    add("/api/v1/models", ["GET"], "models", api.models)
+    add("/api/v1/models/operations/{operation_id}/events", ["GET"], "operation_events", api.operation_events)
+    add(ALERT_EVENTS, ["GET"], "alert_events", alert_events(api))
+    add("/openapi.json", ["GET"], "openapi", openapi)
+    add("/models", ["GET"], "dashboard", dashboard.page)
+    add("/models/static/{name}", ["GET"], "dashboard_static", dashboard.static)
+    add("/models/fragments/{section}", ["GET"], "dashboard_fragment", dashboard.fragment)
+    for path, methods, name, handler in dashboard_routes(api):  # the live system stream, the README page
+        add(path, methods, name, handler)
+    return table
 
 
 def json_errors(asgi: Starlette) -> None:

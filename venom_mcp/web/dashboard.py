@@ -1,9 +1,11 @@
 """The `/models` dashboard: a server-rendered page whose sections are HTML fragments rendered from the same tool
-calls as the REST API, and a small script (static/dashboard.js) that loads them, runs the actions through the
-REST API and follows operations over its event stream. No front-end build step."""
+calls as the REST API, and small scripts (static/*.js, ES modules) that load them, run the actions through the
+REST API and follow the live state over event streams: operations, alerts and the system's (system_events.py).
+Every visible string comes from the catalogs of i18n/ in the language the page asks for. No front-end build step."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cached_property
 from importlib import resources
@@ -11,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..records import ACTIVE_STATUSES
+from .i18n import LANGUAGES, Translate, bundle, language, translator
+from .readme import OFFLINE_ANCHOR, blocks, installed_readme
 from .rest import ApiError, RestApi
 
 if TYPE_CHECKING:
@@ -26,9 +30,14 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-STATIC = {"dashboard.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8"}
-TITLES = {"huggingface": "Hugging Face Hub", "ollama": "Ollama library"}
-NEWS_TITLES = {"blog": "Hugging Face blog", "papers": "Daily papers"}
+_JS = "text/javascript; charset=utf-8"
+STATIC = {"dashboard.js": _JS, "net.js": _JS, "i18n.js": _JS, "live.js": _JS, "runtimes.js": _JS, "catalog.js": _JS,
+          "dashboard.css": "text/css; charset=utf-8", "i18n.json": "application/json"}
+# What a browser may load without the token: the page shell, its files and the README (they hold no data).
+PUBLIC_PATHS = ("/models", "/models/readme", *(f"/models/static/{name}" for name in STATIC))
+TITLES = {"huggingface": "catalog.hub", "ollama": "catalog.ollama"}
+NEWS_TITLES = {"blog": "news.blog", "papers": "news.papers"}
+HISTORY_LIMIT = 20
 
 
 def _when(value: str | None) -> str:
@@ -43,18 +52,22 @@ def _when(value: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.utcoffset() is not None else "")
 
 
-def _gb(value: float | None) -> str:
+def _gb(value: float | None, decimal: str = ".") -> str:
     if value is None:
         return "—"
-    return f"{value * 1000:.0f} MB" if value < 1 else f"{value:.1f} GB"
+    return f"{value * 1000:.0f} MB" if value < 1 else f"{value:.1f} GB".replace(".", decimal)
 
 
-def _count(value: int | None) -> str:
+def _ms(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+def _count(value: int | None, decimal: str = ".") -> str:
     if value is None:
         return "—"
     for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if value >= limit:
-            return f"{value / limit:.1f}{suffix}"
+            return f"{value / limit:.1f}".replace(".", decimal) + suffix
     return str(value)
 
 
@@ -65,11 +78,42 @@ def _size(value: int) -> str:
     return f"{value} B"
 
 
-def _numbers(op: dict[str, Any]) -> str:
+def _numbers(op: dict[str, Any], of: str = "of") -> str:
     text = f"{int(op['progress'])} %"  # floored: 100 only when done
     if op.get("bytes_total"):
-        text += f" · {_size(op.get('bytes_done') or 0)} of {_size(op['bytes_total'])}"
+        text += f" · {_size(op.get('bytes_done') or 0)} {of} {_size(op['bytes_total'])}"
     return text
+
+
+# One section of the page: its template, the tool behind it, the tool's arguments and the template's values, from
+# the query of the fragment's URL.
+View = tuple[str, str, dict[str, Any], dict[str, Any]]
+
+
+def _view(section: str, query: Mapping[str, str], t: Translate) -> View | None:
+    provider = query.get("provider", "huggingface")
+    kind = query.get("type", "blog")
+    # The Refresh button asks the source again; a plain load reads the cache.
+    fresh = {"refresh": True} if query.get("refresh") == "true" else {}
+    if section == "runtime":
+        return "runtime.html", "runtime_status", {}, {}
+    if section == "trending":
+        return ("catalog.html", "trending_models", {"provider": provider, "limit": 8, **fresh},
+                {"title": t("catalog.trending", source=t(TITLES.get(provider, provider))), "query": None})
+    if section == "catalog":
+        return ("catalog.html", "list_models",
+                {"provider": provider, "query": query.get("query") or None, "limit": 20, **fresh},
+                {"title": t(TITLES.get(provider, provider)), "query": query.get("query")})
+    if section == "installed":
+        return "installed.html", "installed_models", {}, {}
+    if section == "operations":
+        return "operations.html", "list_operations", {"limit": 10}, {"live": ACTIVE_STATUSES}
+    if section == "history":
+        return "history.html", "request_history", {"limit": HISTORY_LIMIT}, {}
+    if section == "news":
+        return ("news.html", "model_news", {"kind": kind, "limit": 6, "lang": query.get("news_lang") or None, **fresh},
+                {"title": t(NEWS_TITLES.get(kind, kind))})
+    return None
 
 
 class Dashboard:
@@ -84,17 +128,26 @@ class Dashboard:
             loader=jinja2.PackageLoader("venom_mcp.web", "templates"),
             autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
         )
-        env.filters.update(when=_when, gb=_gb, count=_count, numbers=_numbers)
+        env.filters.update(when=_when, gb=_gb, count=_count, numbers=_numbers, ms=_ms)
         return env
 
-    def _html(self, template: str, status: int = 200, **values: Any) -> Response:
+    def _html(self, template: str, lang: str, status: int = 200, **values: Any) -> Response:
         from starlette.responses import HTMLResponse
 
-        html = self._templates.get_template(template).render(**values)
+        t = translator(lang)
+        html = self._templates.get_template(template).render(t=t, lang=lang, decimal=t("number.decimal"), **values)
         return HTMLResponse(html, status_code=status, headers={**HEADERS, "Cache-Control": "no-store"})
 
-    async def page(self, _: Request) -> Response:
-        return self._html("page.html", version=__version__)
+    async def page(self, request: Request) -> Response:
+        lang = language(request.query_params.get("lang"))
+        return self._html("page.html", lang, version=__version__, languages=LANGUAGES,
+                          offline_help=f"/models/readme#{OFFLINE_ANCHOR}")
+
+    async def readme(self, request: Request) -> Response:
+        """The README, for the offline banner's link (readme.py)."""
+        lang = language(request.query_params.get("lang"))
+        text = installed_readme()
+        return self._html("readme.html", lang, 200 if text else 404, blocks=blocks(text or ""))
 
     async def static(self, request: Request) -> Response:
         from starlette.exceptions import HTTPException
@@ -103,46 +156,35 @@ class Dashboard:
         name = request.path_params["name"]
         if name not in STATIC:
             raise HTTPException(404)  # answered as JSON, like any unknown path
-        body = resources.files("venom_mcp.web").joinpath("static", name).read_bytes()
+        if name == "i18n.json":
+            body = bundle()
+        else:
+            body = resources.files("venom_mcp.web").joinpath("static", name).read_bytes()
         return Response(body, media_type=STATIC[name], headers={**HEADERS, "Cache-Control": "no-cache"})
 
     async def fragment(self, request: Request) -> Response:
         """One section as HTML; a failure is rendered into the section with the status it deserves."""
         section = request.path_params["section"]
-        query = request.query_params
-        provider = query.get("provider", "huggingface")
-        kind = query.get("type", "blog")
-        # The Refresh button asks the source again; a plain load (or the periodic one) reads the cache.
-        fresh = {"refresh": True} if query.get("refresh") == "true" else {}
-        views: dict[str, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
-            "runtime": ("runtime.html", "runtime_status", {}, {}),
-            "trending": ("catalog.html", "trending_models", {"provider": provider, "limit": 8, **fresh},
-                         {"title": f"{TITLES.get(provider, provider)} trending", "query": None}),
-            "catalog": ("catalog.html", "list_models",
-                        {"provider": provider, "query": query.get("query") or None, "limit": 20, **fresh},
-                        {"title": TITLES.get(provider, provider), "query": query.get("query")}),
-            "installed": ("installed.html", "installed_models", {}, {}),
-            "operations": ("operations.html", "list_operations", {"limit": 10}, {"live": ACTIVE_STATUSES}),
-            "news": ("news.html", "model_news",
-                     {"kind": kind, "limit": 6, "lang": query.get("lang") or None, **fresh},
-                     {"title": NEWS_TITLES.get(kind, kind)}),
-        }
-        if section not in views:
-            return self._html("runtime.html", 404, error=f"no section {section!r}")
-        template, tool, arguments, values = views[section]
+        lang = language(request.query_params.get("lang"))
+        view = _view(section, request.query_params, translator(lang))
+        if view is None:
+            return self._html("runtime.html", lang, 404, error=f"no section {section!r}")
+        template, tool, arguments, values = view
         values.setdefault("title", section)
         try:
             result = await self._api.call(tool, arguments)
         except ApiError as exc:
-            return self._html(template, exc.status, error=exc.message, result=None, **values)
+            return self._html(template, lang, exc.status, error=exc.message, result=None, **values)
         if section == "installed":
-            values["usage"] = await self._usage()
-        return self._html(template, error=None, result=result, **values)
+            values["usage"] = await self._usage(translator(lang))
+        return self._html(template, lang, error=None, result=result, **values)
 
-    async def _usage(self) -> str:
+    async def _usage(self, t: Translate) -> str:
         try:
             usage = await self._api.call("resource_usage", {})
         except ApiError:
             return ""
         used, limit, percent = usage["disk_usage_gb"], usage["disk_limit_gb"], usage["disk_usage_percent"]
-        return f"disk {_gb(used)} of {limit:g} GB ({percent:.1f} %)"
+        decimal = t("number.decimal")
+        return t("installed.disk", used=_gb(used, decimal), limit=f"{limit:g}".replace(".", decimal),
+                 percent=f"{percent:.1f}".replace(".", decimal))

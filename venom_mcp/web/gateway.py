@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
 
 from ..adapters import runtimes as table
 from ..errors import UpstreamError
@@ -41,19 +42,18 @@ from .openai_api import (
 )
 
 if TYPE_CHECKING:
-    from mcp.server.fastmcp import FastMCP
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.types import Receive, Scope, Send
 
     from ..app import App
 
-def mount(server: FastMCP, app: App) -> None:
-    """Add the gateway's routes to the server's HTTP app."""
+def routes(app: App) -> list[Route]:
+    """The gateway's routes, for the HTTP app."""
     gateway = Gateway(app)
-    server.custom_route("/v1/models", ["GET"], name="openai_models")(gateway.models)
-    server.custom_route("/v1/models/{model_name:path}", ["GET"], name="openai_model")(gateway.model)
-    server.custom_route("/v1/chat/completions", ["POST"], name="openai_chat_completions")(gateway.chat_completions)
+    return [Route("/v1/models", gateway.models, methods=["GET"], name="openai_models"),
+            Route("/v1/models/{model_name:path}", gateway.model, methods=["GET"], name="openai_model"),
+            Route("/v1/chat/completions", gateway.chat_completions, methods=["POST"], name="openai_chat_completions")]
 
 
 def failure(error: OpenAIError) -> Response:

@@ -12,7 +12,7 @@ from ..jsontext import MAX_BYTES
 from .rest import MODELS, OPERATIONS, ROUTES, Endpoint
 
 if TYPE_CHECKING:
-    from mcp.server.fastmcp.tools import Tool
+    from ..tools import ToolInfo
 
 REASONS = {400: "Bad input; the error names the fix", 404: "Unknown model or operation",
            409: "Conflicts with the current state (the active model, the disk quota)",
@@ -33,7 +33,7 @@ def _refs(schema: Any) -> Any:
 
 
 class _Builder:
-    def __init__(self, tools: dict[str, Tool]) -> None:
+    def __init__(self, tools: dict[str, ToolInfo]) -> None:
         self.tools = tools
         self.components: dict[str, Any] = {
             "Error": {"type": "object", "required": ["success", "error"], "properties": {
@@ -50,7 +50,7 @@ class _Builder:
         return {"$ref": f"#/components/schemas/{title}"}
 
     def argument(self, tool: str, argument: str, choices: tuple[str, ...] | None) -> tuple[dict[str, Any], bool]:
-        parameters = self.tools[tool].parameters
+        parameters = self.tools[tool].input_schema
         schema = _refs(copy.deepcopy(parameters.get("properties", {}).get(argument, {"type": "string"})))
         for name, definition in parameters.get("$defs", {}).items():
             self.components.setdefault(name, _refs(definition))
@@ -137,7 +137,7 @@ def _openapi_path(path: str) -> str:
     return re.sub(r"\{(\w+)(:\w+)?\}", r"{\1}", path)
 
 
-def document(tools: dict[str, Tool]) -> dict[str, Any]:
+def document(tools: dict[str, ToolInfo]) -> dict[str, Any]:
     builder = _Builder(tools)
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in ROUTES:
@@ -177,6 +177,20 @@ def document(tools: dict[str, Tool]) -> dict[str, Any]:
                               "content": {"text/event-stream": {"schema": {"type": "string"},
                                                                 "x-event-data": alert}}},
                       **_errors(())}}}
+    runtime = builder.output("runtime_status")
+    usage = builder.output("resource_usage")
+    paths["/api/v1/system/events"] = {"get": {
+        "operationId": "system_events", "summary": "The runtimes and resource usage as Server-Sent Events",
+        "description": "Sends `event: runtime` (the runtime_status record plus `operations`: the installs and "
+                       "activations still running) and `event: usage` (Usage) first, then each again whenever it "
+                       "changes (looked at every 2 s). Comment lines keep the connection alive; the dashboard "
+                       "follows it.",
+        "tags": ["system"], "parameters": [],
+        "responses": {"200": {"description": "An event stream; each event's data is a RuntimeStatus (with "
+                                             "`operations`) or a Usage",
+                              "content": {"text/event-stream": {"schema": {"type": "string"},
+                                                                "x-event-data": {"oneOf": [runtime, usage]}}}},
+                      **_errors((503,))}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "venom-mcp REST API", "version": __version__,

@@ -1,6 +1,6 @@
 """The REST API of the original design (`/api/v1/...`): each route is a thin layer over one tool of the catalog.
 
-Arguments go through the tool's own validation (FastMCP's tool manager, as the MCP face and the skills do), so
+Arguments go through the tool's own validation (the tool catalog's `call`, as the MCP face and the skills do), so
 the faces cannot disagree. This module only moves fields between the URL, the query, the JSON body and the tool's
 arguments, wraps results in `{"success": true, ...}`, and turns errors into `{"success": false, "error": ...}` with
 an HTTP status: 400 bad input, 404 unknown model or operation, 409 conflict, 503 upstream or runtime down.
@@ -24,9 +24,10 @@ from ..records import ACTIVE_STATUSES
 from ..textargs import from_text, json_type
 
 if TYPE_CHECKING:
-    from mcp.server.fastmcp import FastMCP
     from starlette.requests import Request
     from starlette.responses import Response
+
+    from ..tools import ToolCatalog
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,13 @@ def _active_server(result: dict[str, Any]) -> dict[str, Any]:
     return {"active_server": result["active"]["provider"], "active_model": result["active"]["model"]}
 
 
+def _activated(active: dict[str, Any]) -> dict[str, Any]:
+    """The activation's message, with the fit check's warning (CPU only, partly on the GPU, forced) kept in it."""
+    _, warned, warning = str(active.get("message") or "").partition("; warning: ")
+    return {"message": f"{active['model']} is active on {active['provider']}" + (f"; warning: {warning}" if warned
+                                                                                 else "")}
+
+
 def _switched(result: dict[str, Any]) -> dict[str, Any]:
     return {**result, "active": result, "message": f"{result['model']} is active on {result['provider']}"}
 
@@ -110,8 +118,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{MODELS}/news", "model_news", "Hugging Face blog posts or papers, optionally translated",
              {**q("month", "limit", "lang", "refresh", type="kind"), "provider": ("query", "")},
              choices={"provider": ("huggingface",)}),
-    Endpoint("POST", f"{MODELS}/registry/install", "install_model", "Start installing a model",
-             b("name", "provider", "runtime"), fixed={"wait": False}, nest="operation",
+    Endpoint("POST", f"{MODELS}/registry/install", "install_model",
+             "Start installing a model (refused with 409 when check_fit says it will not fit, unless force=true)",
+             b("name", "provider", "runtime", "force"), fixed={"wait": False}, nest="operation",
              envelope=lambda op: {"operation_id": op["operation_id"],
                                "message": f"installation of {op['model_name']} started"},
              envelope_schema={"operation_id": _STR, "message": _STR}, errors=(400, 404, 409, 503)),
@@ -119,9 +128,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              {"model_name": ("path", "name"), **q("provider")}, nest="operation",
              envelope=lambda op: {"operation_id": op["operation_id"], "message": f"{op['model_name']} removed"},
              envelope_schema={"operation_id": _STR, "message": _STR}, errors=(400, 404, 409, 503)),
-    Endpoint("POST", f"{MODELS}/activate", "activate_model", "Make an installed model the active one of a runtime",
-             b("name", "runtime"), nest="active",
-             envelope=lambda a: {"message": f"{a['model']} is active on {a['provider']}"},
+    Endpoint("POST", f"{MODELS}/activate", "activate_model",
+             "Make an installed model the active one of a runtime (refused with 409 when it will not fit in memory, "
+             "unless force=true)", b("name", "runtime", "force"), nest="active", envelope=_activated,
              envelope_schema={"message": _STR}, errors=(400, 404, 409, 503)),
     Endpoint("GET", OPERATIONS, "list_operations", "Recent installs and removals, newest first", q("limit")),
     Endpoint("GET", f"{OPERATIONS}/{{operation_id}}", "operation_status", "One operation",
@@ -147,6 +156,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              b(server_name="provider", model_name="model"), envelope=_switched,
              envelope_schema={**_ACTIVE_FIELDS, "active": _ACTIVE_REF},
              choices={"server_name": ("ollama", "vllm", "llamacpp")}, errors=(400, 404, 409, 503)),
+    Endpoint("POST", "/api/v1/system/llm-servers/{server_name}/{action}", "control_runtime",
+             "Start, stop or restart a local runtime server (body, optional: {\"force\": true} also stops a process "
+             "on its port that venom-mcp did not start)",
+             {"server_name": ("path", "server"), "action": ("path", "action"), **b("force")}, nest="server",
+             envelope=lambda s: {"message": f"{s['name']} is {s['status']}"}, envelope_schema={"message": _STR},
+             errors=(400, 409, 503)),
     Endpoint("GET", "/api/v1/system/llm-runtime/active", "runtime_status", "The active runtime, in full",
              envelope=_flat_active, envelope_schema=_ACTIVE_FIELDS, errors=()),
     Endpoint("POST", "/api/v1/system/llm-runtime/active", "switch_runtime",
@@ -189,10 +204,10 @@ _MODEL = b(model="name", name="name")
 # The paths of the original design, kept working beside today's names.
 ALIASES: tuple[Endpoint, ...] = (
     _alias(f"{MODELS}/install", "POST", _ROUTE["POST", f"{MODELS}/registry/install"],
-           "Start installing a model (the original design's path)", {**_MODEL, **b("provider", "runtime")}),
+           "Start installing a model (the original design's path)", {**_MODEL, **b("provider", "runtime", "force")}),
     _alias(f"{MODELS}/switch", "POST", _ROUTE["POST", f"{MODELS}/activate"],
            "Make an installed model the active one of a runtime (the original design's path)",
-           {**_MODEL, **b("runtime")}),
+           {**_MODEL, **b("runtime", "force")}),
     _alias(f"{MODELS}/remove", "POST", _REMOVE, "Remove an installed model (the original design's path)",
            {**_MODEL, **b("provider")}),
     _alias(f"{MODELS}/ollama/catalog", "GET", _ROUTE["GET", f"{MODELS}/providers"],
@@ -221,22 +236,19 @@ def _describe(exc: ValidationError, names: Mapping[str, str]) -> str:
 class RestApi:
     """The routes of ENDPOINTS plus `GET /api/v1/models` and the operation event stream, over one server's tools."""
 
-    def __init__(self, server: FastMCP) -> None:
-        self._tools = server._tool_manager
+    def __init__(self, catalog: ToolCatalog) -> None:
+        self._catalog = catalog
 
     async def call(self, tool: str, arguments: dict[str, Any], names: Mapping[str, str] | None = None) -> Any:
         """The tool's result as JSON-ready data, or ApiError with the status its failure deserves."""
-        from mcp.server.fastmcp.exceptions import ToolError
-
         try:
-            result = await self._tools.call_tool(tool, arguments, convert_result=False)
-        except ToolError as exc:
-            cause = exc.__cause__
+            result = await self._catalog.call(tool, arguments)
+        except Exception as exc:
             for kind, status in STATUSES:
-                if isinstance(cause, kind):
-                    message = _describe(cause, names or {}) if isinstance(cause, ValidationError) else str(cause)
+                if isinstance(exc, kind):
+                    message = _describe(exc, names or {}) if isinstance(exc, ValidationError) else str(exc)
                     raise ApiError(status, message) from exc
-            log.error("%s failed", tool, exc_info=cause)
+            log.error("%s failed", tool, exc_info=exc)
             raise ApiError(500, f"internal error in {tool}; the server log has the details") from exc
         return result.model_dump(mode="json") if hasattr(result, "model_dump") else result
 
@@ -288,8 +300,7 @@ class RestApi:
 
     def _type(self, tool: str, argument: str) -> str | None:
         """The JSON type the tool's input schema gives an argument: query parameters are text (see textargs)."""
-        found = self._tools.get_tool(tool)
-        return json_type(found.parameters, argument) if found else None
+        return json_type(self._catalog.info(tool).input_schema, argument)
 
     async def models(self, request: Request) -> Response:
         """Installed models with the active one marked, grouped by runtime too, and the active runtime."""

@@ -10,8 +10,18 @@ Real Hub answers these are tested on are in tests/fixtures/real/hub/ (see its SO
 
 from .downloads import CANCEL_GRACE_SECONDS, Cancelled, DownloadProgress, HubDownloads, sha256_of
 from .dtypes import DTYPE_BITS, dtype_bits, weights_bytes
-from .files import GGUF_PREFERENCE, SUPPORT_FILES, HubFile, HubPlan, file_quant, gguf_choice, quant_of, select_files
-from .hub import LIST_EXPAND, HubAdapter, HubSort, hub_files
+from .files import (
+    GGUF_PREFERENCE,
+    SUPPORT_FILES,
+    HubFile,
+    HubPlan,
+    file_quant,
+    gguf_choice,
+    quant_of,
+    quantization_sizes,
+    select_files,
+)
+from .hub import LIST_EXPAND, GGUFListing, HubAdapter, HubSort, gguf_listing, hub_files
 
 __all__ = [
     "CANCEL_GRACE_SECONDS",
@@ -21,6 +31,7 @@ __all__ = [
     "SUPPORT_FILES",
     "Cancelled",
     "DownloadProgress",
+    "GGUFListing",
     "HubAdapter",
     "HubDownloads",
     "HubFile",
@@ -29,8 +40,10 @@ __all__ = [
     "dtype_bits",
     "file_quant",
     "gguf_choice",
+    "gguf_listing",
     "hub_files",
     "quant_of",
+    "quantization_sizes",
     "select_files",
     "sha256_of",
     "weights_bytes",

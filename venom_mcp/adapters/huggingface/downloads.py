@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ...aio import run_blocking
-from ...errors import InvalidArgument, NotFound, UpstreamError
-from .files import HubFile, HubPlan, select_files
+from ...errors import InvalidArgument, UpstreamError
+from ..upstream import hub_failure
+from .files import HubFile, HubPlan, quantization_sizes, select_files
 from .hub import HubAdapter, hub_files
 
 CANCEL_GRACE_SECONDS = 5.0
@@ -138,22 +139,11 @@ class HubDownloads:
         self.cache_dir = cache_dir
 
     async def plan(self, repo_id: str, *, runtime: str | None, quant: str | None) -> HubPlan:
-        from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
-
         def call() -> HubPlan:
             try:
                 info = self._hub.api.model_info(repo_id, files_metadata=True)
-            except GatedRepoError as exc:
-                raise UpstreamError(
-                    f"{repo_id} is gated: accept its terms on the Hub and set HF_TOKEN to a token with access"
-                ) from exc
-            except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
-                raise NotFound(f"no model {repo_id!r} on the Hub at {self._hub.endpoint} (or it is private)") from exc
-            except Exception as exc:  # refused, reset, TLS, 5xx: huggingface_hub's own HTTP errors
-                raise UpstreamError(
-                    f"the Hugging Face Hub at {self._hub.endpoint} could not be reached ({type(exc).__name__}: "
-                    f"{exc}); check HF_ENDPOINT and the network, then install again"
-                ) from exc
+            except Exception as exc:  # gated, unknown, refused, reset, TLS, 5xx: huggingface_hub's own errors
+                raise hub_failure(exc, self._hub.endpoint, repo_id) from exc
             paths = hub_files(info)
             has_gguf = any(p.endswith(".gguf") for p in paths)
             want_gguf = runtime == "llamacpp" or (
@@ -164,7 +154,8 @@ class HubDownloads:
                     f"{repo_id} holds no GGUF files, so runtime 'llamacpp' cannot serve it; use runtime 'vllm'"
                 )
             files, quantization = select_files(paths, want_gguf=want_gguf, quant=quant)
-            plan = HubPlan(repo_id, str(info.sha), files, want_gguf, quantization)
+            plan = HubPlan(repo_id, str(info.sha), files, want_gguf, quantization,
+                           quantizations=quantization_sizes(paths) if want_gguf else {})
             plan.cached_bytes = sum(f.size for f in files if self.cached_path(plan, f) is not None)
             return plan
 

@@ -51,6 +51,7 @@ class HubPlan:
     quantization: str | None = None
     cached_bytes: int = 0
     config: dict[str, Any] = field(default_factory=dict)
+    quantizations: dict[str, int] = field(default_factory=dict)  # GGUF: every named quantization's bytes
 
     @property
     def total_bytes(self) -> int:
@@ -94,18 +95,39 @@ def gguf_models(paths: dict[str, HubFile]) -> list[HubFile]:
     return [f for f in candidates if _in_own_folder(f.path)] or candidates
 
 
+def gguf_groups(paths: dict[str, HubFile]) -> dict[str, list[HubFile]]:
+    """The model GGUF files by quantization (a file that names none stands alone, under its path), the parts of
+    a split file together, sorted. When a quantization is both a top-level file and a folder of parts, the
+    top-level file is the one an install takes, so it alone is the group."""
+    groups: dict[str, list[HubFile]] = defaultdict(list)
+    for file in gguf_models(paths):
+        groups[file_quant(file.path) or file.path].append(file)
+    return {key: sorted([f for f in files if "/" not in f.path] or files, key=lambda f: f.path)
+            for key, files in groups.items()}
+
+
+def quantization_sizes(paths: dict[str, HubFile]) -> dict[str, int]:
+    """quantization -> bytes of its files (all parts of a split one), for every named GGUF model of a repo."""
+    return {key: sum(f.size for f in files) for key, files in gguf_groups(paths).items()
+            if file_quant(files[0].path) == key}
+
+
+def default_quant(groups: dict[str, list[HubFile]]) -> str:
+    """The group an install takes when none is named: the first of GGUF_PREFERENCE, else the smallest."""
+    return next((q for q in GGUF_PREFERENCE if q in groups), None) or min(
+        groups, key=lambda q: sum(f.size for f in groups[q])
+    )
+
+
 def gguf_choice(paths: dict[str, HubFile], quant: str | None = None) -> tuple[list[HubFile], str | None]:
     """The files of one quantization (all parts of a split file): `quant`, or the default an install takes.
 
     The default is the first of GGUF_PREFERENCE the repo has, else the smallest model. When a quantization is
     both a top-level file and a folder of parts, the top-level file is the one.
     """
-    ggufs = gguf_models(paths)
-    if not ggufs:
+    groups = gguf_groups(paths)
+    if not groups:
         raise InvalidArgument("this repo holds no GGUF files; install it for runtime 'vllm' instead")
-    groups: dict[str, list[HubFile]] = defaultdict(list)
-    for file in ggufs:
-        groups[file_quant(file.path) or file.path].append(file)
     available = sorted(q for q, files in groups.items() if file_quant(files[0].path))
     if quant:
         key = quant.upper()
@@ -114,13 +136,9 @@ def gguf_choice(paths: dict[str, HubFile], quant: str | None = None) -> tuple[li
                 f"no {quant} file in this repo; available quantizations: {', '.join(available) or 'none named'}"
             )
     else:
-        key = next((q for q in GGUF_PREFERENCE if q in groups), None) or min(
-            groups, key=lambda q: sum(f.size for f in groups[q])
-        )
+        key = default_quant(groups)
     chosen = groups[key]
-    top = [f for f in chosen if "/" not in f.path]
-    chosen = top or chosen
-    return sorted(chosen, key=lambda f: f.path), file_quant(chosen[0].path)
+    return chosen, file_quant(chosen[0].path)
 
 
 def select_files(paths: dict[str, HubFile], *, want_gguf: bool, quant: str | None) -> tuple[list[HubFile], str | None]:

@@ -2,9 +2,12 @@
 
 A row's `size_gb` is what an install of the repo with the default runtime would download: the safetensors
 weights (parameter counts times each dtype's width, see dtypes.py), or, for a repo of GGUF files only, the
-files of the quantization an install picks (files.py). The list API gives no file sizes, so GGUF repos are
-sized with one more request each (`/api/models/<repo>?blobs=true`, what an install plans with), run side by
-side within one time budget; a repo not sized in time keeps `size_gb` null rather than a guess.
+files of the quantization an install picks (files.py). A GGUF repo's row also lists every quantization with
+its size (`quantizations`, the parts of a split file together). The list API gives file names only, never
+sizes (its `expand=siblings` and `full` answers carry `rfilename` alone; huggingface_hub has no
+`files_metadata` for lists), so GGUF repos are read with one more request each (`/api/models/<repo>?blobs=true`,
+what an install plans with), run side by side within one time budget and kept per commit; a repo not read in
+time keeps `size_gb` null and no quantizations rather than a guess.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ...aio import run_blocking
-from ...records import CatalogModel
+from ...records import CatalogModel, GGUFQuantization
 from .dtypes import weights_bytes
-from .files import HubFile, gguf_choice
+from .files import HubFile, default_quant, gguf_groups, quantization_sizes
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi, ModelInfo
@@ -45,6 +48,25 @@ def hub_files(info: ModelInfo) -> dict[str, HubFile]:
     }  # fmt: skip
 
 
+class GGUFListing(NamedTuple):
+    """What a repo's file list tells of its GGUF models: each named quantization, and the default's bytes."""
+
+    quantizations: list[GGUFQuantization]
+    default_bytes: int | None
+
+
+def gguf_listing(paths: dict[str, HubFile]) -> GGUFListing:
+    """Every named quantization of a repo's model GGUF files with its size, smallest first, the default an install
+    takes marked; and the bytes of that default (also when its file names no quantization)."""
+    groups = gguf_groups(paths)
+    default = default_quant(groups) if groups else None
+    found = [GGUFQuantization(name=key, size_gb=round(size / 1e9, 2), files=len(groups[key]),
+                              install_default=key == default)
+             for key, size in quantization_sizes(paths).items()]
+    size = sum(f.size for f in groups[default]) if default is not None else None
+    return GGUFListing(sorted(found, key=lambda q: (q.size_gb, q.name)), size)
+
+
 def is_gguf_repo(info: ModelInfo) -> bool:
     """The Hub tags every repo holding GGUF files `gguf` and describes the first one under `gguf`."""
     return bool(info.gguf) or "gguf" in (info.tags or [])
@@ -60,7 +82,7 @@ class HubAdapter:
         self.endpoint = endpoint.rstrip("/")
         self.token = token
         self.timeout = timeout
-        self._gguf_sizes: dict[tuple[str, str], int] = {}  # (repo, commit) -> bytes of the default quant
+        self._gguf_listings: dict[tuple[str, str], GGUFListing] = {}  # (repo, commit) -> its GGUF files
 
     @cached_property
     def api(self) -> HfApi:
@@ -79,7 +101,7 @@ class HubAdapter:
 
         infos = await run_blocking(call, deadline=self.timeout, what=f"the Hugging Face Hub at {self.endpoint}")
         rows = [self.to_catalog(info) for info in infos]
-        await self._size_gguf_rows([(row, info) for row, info in zip(rows, infos, strict=True) if serves_gguf(info)])
+        await self._size_gguf_rows([(row, info) for row, info in zip(rows, infos, strict=True) if is_gguf_repo(info)])
         return rows
 
     def to_catalog(self, info: ModelInfo) -> CatalogModel:
@@ -106,34 +128,38 @@ class HubAdapter:
             context_length=context_length if isinstance(context_length, int) else None,
         )
 
-    async def gguf_size(self, repo_id: str, revision: str | None = None) -> int:
-        """Bytes of the quantization an install of `repo_id` would pick (all parts of a split file)."""
+    async def gguf_files(self, repo_id: str, revision: str | None = None) -> GGUFListing:
+        """The quantizations of a GGUF repo with their sizes: one `?blobs=true` request."""
 
-        def call() -> int:
+        def call() -> GGUFListing:
             info = self.api.model_info(repo_id, revision=revision, files_metadata=True)
-            files, _ = gguf_choice(hub_files(info))
-            return sum(f.size for f in files)
+            return gguf_listing(hub_files(info))
 
         return await run_blocking(call, deadline=self.timeout, what=f"the Hub ({repo_id} files)")
 
     async def _size_gguf_rows(self, rows: list[tuple[CatalogModel, ModelInfo]]) -> None:
-        """Fill `size_gb` of GGUF rows, side by side and within one timeout; a failure leaves a row unsized."""
+        """Fill the quantizations of GGUF rows, and `size_gb` of those an install takes as GGUF, side by side and
+        within one timeout; a failure leaves a row as it was."""
         gate = asyncio.Semaphore(SIZING_CONCURRENCY)
 
         async def size(row: CatalogModel, info: ModelInfo) -> None:
             key = (info.id, info.sha or "")
-            found = self._gguf_sizes.get(key)
+            found = self._gguf_listings.get(key)
             if found is None:
                 async with gate:
                     try:
-                        found = await self.gguf_size(info.id, info.sha)
-                    except Exception as exc:  # unreachable, gated, no model file: unsized now, asked again next time
-                        log.info("no size for %s: %s", info.id, exc)
+                        found = await self.gguf_files(info.id, info.sha)
+                    except Exception as exc:  # unreachable, gated: unsized now, asked again next time
+                        log.info("no GGUF files listed for %s: %s", info.id, exc)
                         return
-                if len(self._gguf_sizes) >= MAX_SIZES_KEPT:
-                    self._gguf_sizes.clear()
-                self._gguf_sizes[key] = found
-            row.size_gb = round(found / 1e9, 2)
+                if len(self._gguf_listings) >= MAX_SIZES_KEPT:
+                    self._gguf_listings.clear()
+                self._gguf_listings[key] = found
+            gguf_only = serves_gguf(info)
+            row.quantizations = [q if gguf_only else q.model_copy(update={"install_default": False})
+                                 for q in found.quantizations]
+            if gguf_only and found.default_bytes is not None:
+                row.size_gb = round(found.default_bytes / 1e9, 2)
 
         tasks = [asyncio.ensure_future(size(row, info)) for row, info in rows]
         if not tasks:

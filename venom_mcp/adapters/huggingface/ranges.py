@@ -1,7 +1,8 @@
 """Reading the head of a Hub file with HTTP Range requests: a GGUF header without its weights, a small config file.
 
 A GGUF header is read by asking for its first `HEAD_FIRST` bytes and, while the header goes on past them, for the
-next ones (each request continues where the last stopped, the wanted size at least doubling), up to `HEAD_MAX`.
+next ones (each request continues where the last stopped, the wanted size at least doubling), up to `HEAD_MAX`
+(adapters/gguf.py `HeadReader`, which the Ollama registry's blobs are read with too).
 Requests go through huggingface_hub's client with its headers (HF_TOKEN only to HF_ENDPOINT; a redirect to the
 storage drops it), and the body is read only as far as it was asked for, so a server that ignores `Range` and
 sends the whole file still costs only the head.
@@ -10,26 +11,17 @@ sends the whole file still costs only the head.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...aio import run_blocking
-from ...errors import InvalidArgument, NotFound, UpstreamError
-from ..gguf import GGUFHeader, NotGGUF, Truncated, parse_header
+from ...errors import InvalidArgument, UpstreamError
+from ..gguf import HEAD_FIRST, HEAD_MAX, EndedInHeader, HeaderTooLarge, HeadRead, HeadReader, NotGGUF
+from ..upstream import hub_failure
 
 if TYPE_CHECKING:
     from .hub import HubAdapter
 
-HEAD_FIRST = 512 * 1024
-HEAD_MAX = 64 * 1024 * 1024
 CONFIG_MAX = 4 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class HeadRead:
-    header: GGUFHeader
-    bytes_read: int  # what was fetched, over every request
-    requests: int
 
 
 def _fetch(hub: HubAdapter, url: str, start: int, stop: int | None) -> bytes:
@@ -59,16 +51,6 @@ def _fetch(hub: HubAdapter, url: str, start: int, stop: int | None) -> bytes:
     return b"".join(chunks)[:limit]
 
 
-def _translate(exc: Exception, repo_id: str, path: str, endpoint: str) -> Exception:
-    from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, RepositoryNotFoundError
-
-    if isinstance(exc, GatedRepoError):
-        return UpstreamError(f"{repo_id} is gated: accept its terms on the Hub and set HF_TOKEN to a token with access")
-    if isinstance(exc, (EntryNotFoundError, RepositoryNotFoundError)):
-        return NotFound(f"no {path} in {repo_id} on the Hub at {endpoint}")
-    return UpstreamError(f"reading {path} of {repo_id} from {endpoint} failed ({type(exc).__name__}: {exc})")
-
-
 async def read_gguf_head(hub: HubAdapter, repo_id: str, path: str, revision: str | None = None, *,
                          first: int = HEAD_FIRST, limit: int = HEAD_MAX) -> HeadRead:
     """The GGUF header of one file of a repo, read with Range requests of its head only."""
@@ -77,26 +59,23 @@ async def read_gguf_head(hub: HubAdapter, repo_id: str, path: str, revision: str
     url = hf_hub_url(repo_id, path, revision=revision, endpoint=hub.endpoint)
 
     def call() -> HeadRead:
-        buffer = bytearray()
-        want, requests = first, 0
+        reader = HeadReader(first, limit)
         while True:
+            start, stop = reader.next_range
             try:
-                part = _fetch(hub, url, len(buffer), want)
+                part = _fetch(hub, url, start, stop)
             except Exception as exc:
-                raise _translate(exc, repo_id, path, hub.endpoint) from exc
-            requests += 1
-            buffer += part
+                raise hub_failure(exc, hub.endpoint, repo_id, path) from exc
             try:
-                return HeadRead(parse_header(bytes(buffer)), len(buffer), requests)
-            except Truncated as short:
-                if len(buffer) < want:  # the file ended inside its header
-                    raise InvalidArgument(f"{path} of {repo_id} ends inside its GGUF header") from short
-                if want >= limit:
-                    raise UpstreamError(f"the GGUF header of {path} in {repo_id} is larger than "
-                                        f"{limit // 2**20} MiB; not read further") from short
-                want = min(limit, max(short.needed + 64 * 1024, 2 * want))
+                done = reader.add(part)
+            except EndedInHeader as exc:
+                raise InvalidArgument(f"{path} of {repo_id} ends inside its GGUF header") from exc
+            except HeaderTooLarge as exc:
+                raise UpstreamError(f"{path} in {repo_id}: {exc}; not read further") from exc
             except NotGGUF as exc:
                 raise InvalidArgument(f"{path} of {repo_id} is not a GGUF file ({exc})") from exc
+            if done is not None:
+                return done
 
     return await run_blocking(call, deadline=max(30.0, hub.timeout * 3), what=f"the Hub ({repo_id}/{path} header)")
 
@@ -111,7 +90,7 @@ async def read_json(hub: HubAdapter, repo_id: str, path: str, revision: str | No
         try:
             body = _fetch(hub, url, 0, None)
         except Exception as exc:
-            raise _translate(exc, repo_id, path, hub.endpoint) from exc
+            raise hub_failure(exc, hub.endpoint, repo_id, path) from exc
         try:
             data = json.loads(body)
         except ValueError as exc:

@@ -9,14 +9,16 @@ from typing import Any
 
 import httpx
 
-from ...errors import UpstreamError, UpstreamTimeout
+from ...errors import UpstreamError
 from ...records import CatalogModel
+from ..upstream import Upstream
 from .cards import parse_library_html
 from .model_page import ModelPage, model_path, parse_model_page
 
 log = logging.getLogger(__name__)
 # Hub-only fields and what services/tools work out per request stay out of the bundled rows.
-_NOT_IN_SNAPSHOT = {"installable", "install_note", "pipeline_tag", "parameter_count", "context_length"}
+_NOT_IN_SNAPSHOT = {"installable", "install_note", "pipeline_tag", "parameter_count", "context_length",
+                    "quantizations"}
 
 
 class OllamaLibraryAdapter:
@@ -51,14 +53,12 @@ class OllamaLibraryAdapter:
 
     async def _get(self, path: str, params: dict[str, str]) -> str:
         url = f"{self.base_url}{path}"
+        upstream = Upstream(f"the Ollama library at {self.base_url}", "VENOM_OLLAMA_LIBRARY_URL")
         try:
             response = await self._client.get(url, params=params, headers={"Accept": "text/html"})
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeout(f"the Ollama library at {self.base_url} did not answer in time") from exc
         except httpx.HTTPError as exc:
-            raise UpstreamError(f"the Ollama library at {self.base_url} is unreachable: {exc}") from exc
-        if response.status_code != 200:
-            raise UpstreamError(f"the Ollama library answered HTTP {response.status_code} for {path}")
+            raise upstream.unreachable(exc) from exc
+        upstream.check(response, path)
         return response.text
 
 

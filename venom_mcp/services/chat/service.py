@@ -79,7 +79,7 @@ class ChatService:
             return Capabilities()  # a cloud model, or a runtime that cannot tell: the defaults
 
     async def _capabilities(self, runtime: str, model: str) -> Capabilities:
-        return Capabilities() if not table.spec(runtime).local else await self.capabilities(model)
+        return Capabilities() if table.spec(runtime).cloud else await self.capabilities(model)
 
     async def chat(self, prompt: str, system: str | None, max_tokens: int, temperature: float | None) -> ChatResult:
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
@@ -110,7 +110,7 @@ class ChatService:
         return await open_stream(self, request)
 
     async def _run(self, request: ChatRequest, asked: Asked) -> ChatResult:
-        local = await self._capabilities(asked.runtime, asked.model) if table.spec(asked.runtime).local else None
+        local = await self._capabilities(asked.runtime, asked.model) if not table.spec(asked.runtime).cloud else None
         route = plan(self.settings, self.state, asked, request, local)
         failures = Failures(route.skipped)
         lead = route.candidates[0].runtime
@@ -128,7 +128,7 @@ class ChatService:
                 is_asked = candidate.runtime == asked.runtime
                 if is_asked and not asked.pinned and self.state.active() != (asked.runtime, asked.model):
                     raise _Switched
-                answer = await self._attempt(candidate, wanted, prepared, failures)
+                answer = await self._attempt(candidate, wanted, prepared, failures, None if first else lead)
             if answer is None:
                 continue
             if first:
@@ -137,7 +137,7 @@ class ChatService:
                 answer.fallback_from = lead
                 answer.route_reason = (f"fallback to {candidate.runtime} ({candidate.model}) after {lead} "
                                        f"failed (VENOM_FALLBACK_ORDER); planned: {route.reason}")
-            if request.sensitive and not table.spec(candidate.runtime).local:
+            if request.sensitive and table.spec(candidate.runtime).cloud:
                 answer.warnings.append(f"sensitive=true, and {candidate.runtime} is a cloud runtime: the request left "
                                        f"this machine ({answer.route_reason})")
             return answer
@@ -172,7 +172,7 @@ class ChatService:
         """The prompt's tokens, counted by the server's tokenizer where it has one; estimated when it has none, or
         when counting can change nothing: the server reports no context limit of its own (llama.cpp, unlike vLLM)
         and even one token per byte fits the window (a round trip saved before the first token)."""
-        endpoint = table.endpoint(self.settings, runtime)
+        endpoint = table.model_endpoint(self.settings, runtime, model)
         sure = self.tokenizers.reports_limit(endpoint) is False and (
             room is None or most(texts, messages) + max_tokens <= room.tokens)
         if runtime in self.tokenizers.ROUTES and not sure:
@@ -184,7 +184,7 @@ class ChatService:
     async def _check_tools(self, runtime: str, model: str, caps: Capabilities) -> None:
         """Refuse tools for a local model whose capabilities say it cannot call them (a known no, not a default)."""
         origin = caps.sources.get("supports_function_calling", caps.source)
-        if caps.supports_function_calling or origin == "default" or not table.spec(runtime).local:
+        if caps.supports_function_calling or origin == "default" or table.spec(runtime).cloud:
             return
         able = await self._tool_models()
         offer = (f"installed models that can: {', '.join(able[:TOOL_MODELS_SHOWN])}; pass one as model=..."
@@ -201,11 +201,12 @@ class ChatService:
         return found
 
     async def _attempt(self, candidate: Candidate, request: ChatRequest, prepared: _Prepared,
-                       failures: Failures) -> ChatResult | None:
+                       failures: Failures, fallback_from: str | None) -> ChatResult | None:
         runtime, model = candidate.runtime, candidate.model
-        endpoint = self.governance.mask(table.endpoint(self.settings, runtime))
+        endpoint = self.governance.mask(table.model_endpoint(self.settings, runtime, model))
         try:
-            record = await self.governance.admit(runtime, model, endpoint, prepared.prompt_tokens + request.max_tokens)
+            record = await self.governance.admit(runtime, model, endpoint, prepared.prompt_tokens + request.max_tokens,
+                                                 fallback_from)
         except GateClosed as exc:
             failures.add(f"{runtime} ({model} at {endpoint}) refused: {exc}", exc.reason)
             return None
@@ -245,8 +246,8 @@ class ChatService:
             raise ConfigError(f"no API key: set {spec.key_env}")
         # Non-streaming on purpose: llama.cpp reports a template error as HTTP 500 here, but as an empty
         # 200 stream when streaming.
-        return await self.clients.chat(base_url=table.endpoint(self.settings, runtime), api_key=key, model=model,
-                                       messages=written.messages, params=written.fields,
+        return await self.clients.chat(base_url=table.model_endpoint(self.settings, runtime, model), api_key=key,
+                                       model=model, messages=written.messages, params=written.fields,
                                        extra_body=written.extra_body)
 
 

@@ -170,7 +170,7 @@ async def open_stream(chat: ChatService, request: ChatRequest) -> ChatStream:
 
 
 async def _open(chat: ChatService, request: ChatRequest, asked: Asked) -> ChatStream:
-    local = await chat.capabilities(asked.model) if table.spec(asked.runtime).local else None
+    local = await chat.capabilities(asked.model) if not table.spec(asked.runtime).cloud else None
     route = plan(chat.settings, chat.state, asked, request, local)
     failures = Failures(route.skipped)
     lead = route.candidates[0].runtime
@@ -194,7 +194,7 @@ async def _open(chat: ChatService, request: ChatRequest, asked: Asked) -> ChatSt
                 f"fallback to {candidate.runtime} ({candidate.model}) after {lead} failed (VENOM_FALLBACK_ORDER); "
                 f"planned: {route.reason}")
             warnings = list(prepared.wire.warnings)
-            if request.sensitive and not table.spec(candidate.runtime).local:
+            if request.sensitive and table.spec(candidate.runtime).cloud:
                 warnings.append(f"sensitive=true, and {candidate.runtime} is a cloud runtime: the request left this "
                                 f"machine ({reason})")
             opened = await _attempt(chat, candidate, wanted, prepared, failures, gate,
@@ -217,9 +217,10 @@ async def _attempt(chat: ChatService, candidate: Candidate, request: ChatRequest
     """Ask one runtime and wait for the first piece of its answer; None (noted in `failures`) when it fails first."""
     runtime, model = candidate.runtime, candidate.model
     governance = chat.governance
-    endpoint = governance.mask(table.endpoint(chat.settings, runtime))
+    endpoint = governance.mask(table.model_endpoint(chat.settings, runtime, model))
     try:
-        record = await governance.admit(runtime, model, endpoint, prepared.prompt_tokens + request.max_tokens)
+        record = await governance.admit(runtime, model, endpoint, prepared.prompt_tokens + request.max_tokens,
+                                        fallback_from)
     except GateClosed as exc:
         failures.add(f"{runtime} ({model} at {endpoint}) refused: {exc}", exc.reason)
         return None
@@ -286,7 +287,8 @@ async def _send(chat: ChatService, runtime: str, model: str, prepared: _Prepared
         key = table.api_key(chat.settings, runtime)
         if spec.key_env and not key:
             raise ConfigError(f"no API key: set {spec.key_env}")
-        source = chat.clients.chat_stream(base_url=table.endpoint(chat.settings, runtime), api_key=key, model=model,
+        source = chat.clients.chat_stream(base_url=table.model_endpoint(chat.settings, runtime, model), api_key=key,
+                                          model=model,
                                           messages=written.messages, params=written.fields,
                                           extra_body=written.extra_body)
     try:

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING
 
 from ...adapters import runtimes as table
 from ...config import Settings
-from ...errors import Conflict, InvalidArgument, NotFound, VenomError
+from ...errors import Conflict, InvalidArgument, NotFound, Unreachable, VenomError
 from ...records import Fit, ModelMetadata
 from ..manifest import ollama_name
 from . import sources
+from .cluster import ClusterSource, check_cluster
 from .estimate import GB, RAM_RESERVE, Options, Placement, place
 from .memory import Memory, MemoryProbe, probe_memory
 from .shape import ModelShape
@@ -33,6 +34,7 @@ from .shape import ModelShape
 if TYPE_CHECKING:
     from ...adapters.huggingface import HubAdapter, HubPlan
     from ...adapters.ollama import OllamaAdapter
+    from ...adapters.ollama_registry import OllamaRegistryAdapter
     from ..registry import ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -65,11 +67,15 @@ def _number(text: str | None) -> float | None:
 
 
 class FitService:
-    def __init__(self, settings: Settings, *, hub: HubAdapter, ollama: OllamaAdapter, registry: ModelRegistry,
+    cluster: ClusterSource | None = None  # the `ray` runtime's nodes and replica options (fit/cluster.py)
+
+    def __init__(self, settings: Settings, *, hub: HubAdapter, ollama: OllamaAdapter,
+                 ollama_registry: OllamaRegistryAdapter, registry: ModelRegistry,
                  probe: MemoryProbe | None = None) -> None:
         self.settings = settings
         self.hub = hub
         self.ollama = ollama
+        self.ollama_registry = ollama_registry
         self.registry = registry
         self.probe = probe or probe_memory
         # Hub metadata check_fit read, by (repo, quantization, GGUF?): an install right after it is checked exactly
@@ -80,6 +86,8 @@ class FitService:
 
     async def check(self, name: str, provider: str | None = None, runtime: str | None = None,
                     context_length: int | None = None, *, plan: HubPlan | None = None) -> Fit:
+        if runtime is not None and table.spec(runtime).kind == "cluster" and self.cluster is not None:
+            return await check_cluster(self, self.cluster, name, provider, context_length)
         if runtime is not None and not table.spec(runtime).local:
             raise InvalidArgument(f"{runtime} is a cloud runtime: nothing runs in this machine's memory; give ollama, "
                                   "vllm or llamacpp")
@@ -117,6 +125,16 @@ class FitService:
         if fit.verdict == "gpu_partial":
             return f"warning: only {fit.gpu_layers} layers fit on the GPU, the rest runs on the CPU ({_needs(fit)})"
         return None
+
+    async def ollama_download_size(self, name: str) -> int | None:
+        """The bytes an Ollama pull of `name` downloads (every layer of its registry manifest); None when the
+        registry cannot tell (unreachable, unknown name)."""
+        try:
+            manifest = await self.ollama_registry.manifest(ollama_name(name))
+        except VenomError as exc:
+            log.info("no download size for %s: %s", name, exc)
+            return None
+        return sum(layer.size for layer in manifest.layers)
 
     # ---- finding the metadata ----------------------------------------------------------------------
 
@@ -162,16 +180,22 @@ class FitService:
         return await sources.from_local(entry.local_path, entry.runtime, quant)
 
     async def _from_ollama(self, name: str, entry: ModelMetadata | None = None) -> sources.Found:
-        if name.startswith("hf.co/"):  # a Hub GGUF repo pulled through Ollama
+        """A pulled model from Ollama's /api/show; one Ollama does not hold (or while it is down) from the
+        registry, or for `hf.co/` names from the Hub."""
+        if name.startswith("hf.co/") and entry is None:  # a Hub GGUF repo pulled through Ollama
             repo, _, quant = name.removeprefix("hf.co/").partition(":")
-            if entry is None:
-                found = await sources.from_hub(self.hub, repo, None if quant in ("", "latest") else quant, "ollama")
-                return found
-        show = await self.ollama.show(name)
-        size = int(entry.size_gb * GB) if entry is not None and entry.size_gb else None
-        if size is None:
-            tag = next((t for t in await self.ollama.tags() if t.get("name") == name), None)
-            size = int(tag["size"]) if tag and tag.get("size") else None
+            return await sources.from_hub(self.hub, repo, None if quant in ("", "latest") else quant, "ollama")
+        try:
+            show = await self.ollama.show(name)
+            size = int(entry.size_gb * GB) if entry is not None and entry.size_gb else None
+            if size is None:
+                tag = next((t for t in await self.ollama.tags() if t.get("name") == name), None)
+                size = int(tag["size"]) if tag and tag.get("size") else None
+        except (NotFound, Unreachable) as exc:
+            if name.startswith("hf.co/"):
+                raise
+            log.info("%s not read from Ollama (%s): asking the registry", name, exc)
+            return await sources.from_ollama_registry(self.ollama_registry, name)
         return sources.from_ollama_show(show, size)
 
     # ---- how the runtime will run it ---------------------------------------------------------------

@@ -91,8 +91,11 @@ def kv_cache_bytes(shape: ModelShape, options: Options, layers: range | None = N
 
 
 def compute_bytes(shape: ModelShape, options: Options) -> int:
-    """The compute buffer llama.cpp reserves (vLLM: its profiled activation peak), from the formula above."""
-    embd = shape.embd or 0
+    """The compute buffer llama.cpp reserves (vLLM: its profiled activation peak), from the formula above; 0 for a
+    shape without its dimensions (the weights' sizes alone, before a download: said in its notes)."""
+    if not shape.embd:
+        return 0
+    embd = shape.embd
     tokens = VLLM_BATCH_TOKENS if options.runtime == "vllm" else UBATCH
     ffn = tokens * 4 * (3 * (shape.ff or 4 * embd) + 3.5 * embd)
     if options.runtime == "vllm":

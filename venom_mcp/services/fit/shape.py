@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...adapters.gguf import GGUFArray, GGUFHeader
+from ...adapters.gguf import FILE_TYPES, GGUFArray, GGUFHeader
 
 # Layers with sliding-window attention when the file does not list them: 1 of every `p` layers keeps the full
 # context and the others only the window (llama.cpp's `n_swa_pattern` for these architectures).
@@ -99,10 +99,17 @@ def from_gguf_metadata(meta: dict[str, Any], source: str) -> ModelShape:
     shape.key_length = _int(key("attention.key_length")) or head_dim
     shape.value_length = _int(key("attention.value_length")) or head_dim
     lora_rank = _int(key("attention.kv_lora_rank"))
-    if lora_rank and shape.layers:  # MLA (DeepSeek 2/3, Kimi): one compressed latent plus the rope part per token
+    if lora_rank and shape.layers and key("attention.key_length_mla") is not None:
+        # MLA (DeepSeek 2/3, Kimi) in a file converted since llama.cpp's PR 12801 (2025-04, which writes
+        # key_length_mla): one compressed latent plus the rope part per token, cached as K only since PR 19067
+        # (2026-01, "V-less cache"). An older file has no key_length_mla and llama.cpp still runs it without MLA,
+        # caching every head's key and value: the general formula below, from its head counts.
         rope = _int(key("rope.dimension_count")) or 64
         shape.kv_heads, shape.key_length, shape.value_length = [1] * shape.layers, lora_rank + rope, 0
         shape.notes.append("multi-head latent attention: the KV cache holds the compressed latent only")
+    elif lora_rank and shape.layers:
+        shape.notes.append("a DeepSeek-style file converted before MLA support (no key_length_mla): llama.cpp caches "
+                           "every head's key and value; a re-converted file needs far less")
     interval = _int(key("full_attention_interval"))
     if interval and shape.layers and shape.kv_heads:  # hybrid (Qwen3-Next, Qwen3.5): 1 of `interval` layers attends
         shape.kv_heads = [h if (i + 1) % interval == 0 else 0 for i, h in enumerate(shape.kv_heads)]
@@ -134,6 +141,8 @@ def from_gguf_metadata(meta: dict[str, Any], source: str) -> ModelShape:
 def from_gguf_header(header: GGUFHeader, file_bytes: int | None, source: str) -> ModelShape:
     """A GGUF header: the metadata, and the weights from its tensor infos (or the file size past the header)."""
     shape = from_gguf_metadata(header.metadata, source)
+    file_type = header.metadata.get("general.file_type")
+    shape.quantization = FILE_TYPES.get(file_type) if isinstance(file_type, int) else None
     if header.tensors:
         shape.weights = header.tensor_bytes
         names = {t.name: t for t in header.tensors}

@@ -3,7 +3,9 @@
 * Hub GGUF repos: the chosen quantization's file head, with HTTP Range requests (adapters/huggingface/ranges.py);
   the other quantizations' sizes from the repo's file list, for suggestions.
 * Hub safetensors repos: `config.json`, and the weights from the Hub's safetensors parameter counts (else the files).
-* Ollama: `/api/show` (`model_info`) of an installed model; `hf.co/org/repo:QUANT` names are Hub GGUF repos.
+* Ollama: `/api/show` (`model_info`) of a pulled model; a model not pulled yet from the Ollama registry: its manifest
+  (the layers' sizes) and the GGUF header at the head of its model layer, read with Range requests;
+  `hf.co/org/repo:QUANT` names are Hub GGUF repos.
 * Installed files: the head of the local GGUF file, or the snapshot's `config.json` and safetensors files.
 """
 
@@ -16,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ...adapters.gguf import NotGGUF, Truncated, parse_header
-from ...adapters.huggingface import HubAdapter, HubFile, HubPlan, file_quant, hub_files, select_files, weights_bytes
-from ...adapters.huggingface.files import gguf_models
+from ...adapters.huggingface import HubAdapter, HubPlan, hub_files, quantization_sizes, select_files, weights_bytes
 from ...adapters.huggingface.ranges import read_gguf_head, read_json
+from ...adapters.ollama_registry import MEDIA_MODEL, MEDIA_PROJECTOR, OllamaRegistryAdapter
+from ...adapters.upstream import hub_failure
 from ...aio import run_blocking
-from ...errors import InvalidArgument, NotFound, UpstreamError
+from ...errors import InvalidArgument, NotFound
 from .shape import ModelShape, from_gguf_header, from_gguf_metadata, from_hf_config
 
 LOCAL_HEAD_MAX = 64 * 2**20
@@ -36,29 +39,13 @@ class Found:
 
 
 async def hub_info(hub: HubAdapter, repo_id: str) -> Any:
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
-
     def call() -> Any:
         try:
             return hub.api.model_info(repo_id, files_metadata=True)
-        except GatedRepoError as exc:
-            raise UpstreamError(f"{repo_id} is gated: accept its terms on the Hub and set HF_TOKEN") from exc
-        except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
-            raise NotFound(f"no model {repo_id!r} on the Hub at {hub.endpoint} (or it is private)") from exc
-        except Exception as exc:  # refused, reset, 5xx
-            raise UpstreamError(f"the Hub at {hub.endpoint} could not be asked about {repo_id} "
-                                f"({type(exc).__name__}: {exc})") from exc
+        except Exception as exc:  # gated, unknown, refused, reset, 5xx: huggingface_hub's own errors
+            raise hub_failure(exc, hub.endpoint, repo_id) from exc
 
     return await run_blocking(call, deadline=max(30.0, hub.timeout * 3), what=f"the Hub ({repo_id})")
-
-
-def gguf_quantizations(paths: dict[str, HubFile]) -> dict[str, int]:
-    """quantization -> bytes of its files (all parts of a split one), for every model GGUF of a repo."""
-    sizes: dict[str, int] = {}
-    for file in gguf_models(paths):
-        if quant := file_quant(file.path):
-            sizes[quant] = sizes.get(quant, 0) + file.size
-    return sizes
 
 
 async def from_hub(hub: HubAdapter, repo_id: str, quant: str | None, runtime: str | None) -> Found:
@@ -76,8 +63,8 @@ async def from_hub(hub: HubAdapter, repo_id: str, quant: str | None, runtime: st
         head = await read_gguf_head(hub, repo_id, files[0].path, revision)
         shape = from_gguf_header(head.header, sum(f.size for f in files),
                                  f"GGUF header of {files[0].path} ({head.bytes_read} bytes read with Range requests)")
-        shape.quantization = chosen
-        return Found(shape, runtime or "llamacpp", gguf_quantizations(paths))
+        shape.quantization = chosen or shape.quantization
+        return Found(shape, runtime or "llamacpp", quantization_sizes(paths))
     config = await read_json(hub, repo_id, "config.json", revision)
     parameters = info.safetensors.parameters if info.safetensors and info.safetensors.parameters else None
     weights = weights_bytes(parameters) if parameters else sum(f.size for f in files if f.is_weight)
@@ -108,8 +95,8 @@ def from_plan(plan: HubPlan, cache_dir: Path) -> Found:
         shape = ModelShape(source="the weight files' sizes in the install plan", weights=size)
         shape.notes.append("only the weights are counted before the download: run check_fit first for the KV cache "
                            "and overhead (activation checks them from the installed files)")
-    shape.quantization = plan.quantization
-    return Found(shape, runtime)
+    shape.quantization = plan.quantization or shape.quantization
+    return Found(shape, runtime, dict(plan.quantizations))
 
 
 def _read_local_head(path: Path) -> Any:
@@ -136,7 +123,7 @@ async def from_local(local_path: str, runtime: str, quantization: str | None) ->
         if runtime == "llamacpp" and path.is_file():
             header = _read_local_head(path)
             shape = from_gguf_header(header, path.stat().st_size, f"GGUF header of {path.name} (installed)")
-            shape.quantization = quantization
+            shape.quantization = quantization or shape.quantization
             return Found(shape, runtime)
         folder = path if path.is_dir() else path.parent
         config_file = folder / "config.json"
@@ -147,6 +134,23 @@ async def from_local(local_path: str, runtime: str, quantization: str | None) ->
         return Found(from_hf_config(config, weights or None, "config.json and safetensors files (installed)"), runtime)
 
     return await asyncio.to_thread(call)
+
+
+async def from_ollama_registry(registry: OllamaRegistryAdapter, name: str) -> Found:
+    """A model not pulled yet: its registry manifest (the model layer's size is the GGUF file's) and the GGUF
+    header at the head of that layer; a vision projector layer is loaded with it, so it counts with the weights."""
+    manifest = await registry.manifest(name)
+    model = manifest.layer(MEDIA_MODEL)
+    if model is None:
+        kinds = ", ".join(sorted({layer.media_type for layer in manifest.layers})) or "none"
+        raise NotFound(f"the registry's manifest of {manifest.name} has no GGUF model layer (its layers: {kinds})")
+    head = await registry.gguf_head(manifest, model)
+    shape = from_gguf_header(head.header, model.size, f"Ollama registry: the manifest of {manifest.name} and its "
+                             f"GGUF header ({head.bytes_read} bytes read with Range requests)")
+    if (projector := manifest.layer(MEDIA_PROJECTOR)) is not None and shape.weights is not None:
+        shape.weights += projector.size
+        shape.notes.append(f"the vision projector ({projector.size / 1e9:.2f} GB) is counted with the weights")
+    return Found(shape, "ollama")
 
 
 def from_ollama_show(show: dict[str, Any], size: int | None) -> Found:

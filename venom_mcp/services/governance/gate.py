@@ -15,12 +15,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ...adapters.runtimes import CLUSTER_RUNTIMES as _CLUSTER
 from ...adapters.runtimes import LOCAL_RUNTIMES as _LOCAL
 from ...config import Settings
-from ...errors import StateError
+from ...history_file import HistoryFile
 from ...observability import request_id
 from ...records import ProviderMetrics, ReasonCode, RequestRecord
-from ...store import atomic_write_json, read_json
 from .budgets import Budgets, pairs
 from .ledger import Ledger
 from .reasons import GateClosed, classify, mask
@@ -29,7 +29,7 @@ from .usage import Call
 log = logging.getLogger("venom_mcp.services.governance")
 
 HISTORY = 500
-LOCAL_RUNTIMES = set(_LOCAL)
+LOCAL_RUNTIMES = set(_LOCAL) | set(_CLUSTER)  # the user's own machines: no price, no budget
 # USD per 1k tokens (input, output) for common cloud models; VENOM_PRICES_PER_1K overrides or adds.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.00015, 0.0006), "gpt-4o": (0.0025, 0.01), "gpt-4.1-mini": (0.0004, 0.0016),
@@ -50,13 +50,11 @@ class Governance:
     def __init__(self, settings: Settings, history_path: Path, clock: Any = time.monotonic, *,
                  ledger: Ledger | None = None) -> None:
         self._settings = settings
-        self._path = history_path
+        self._file = HistoryFile(history_path, "requests", lambda: list(self._history))
         self._clock = clock
         self._windows: dict[str, _Window] = {}
         self._history: deque[RequestRecord] = deque(maxlen=HISTORY)
         self._lock = asyncio.Lock()
-        self._last_persist = 0.0
-        self._dirty = False
         self._limits = {k: v.split("/") for k, v in pairs(settings.rate_limits).items()}
         self._budgets = Budgets(settings)
         self._prices = dict(DEFAULT_PRICES)
@@ -80,8 +78,10 @@ class Governance:
             return 0.0, 0.0
         return self._prices.get(model.lower().removeprefix("models/"), (0.0, 0.0))
 
-    async def admit(self, provider: str, model: str, endpoint: str, estimated_tokens: int) -> RequestRecord:
-        """Check limits and budgets, then record the request as in progress. Raises GateClosed."""
+    async def admit(self, provider: str, model: str, endpoint: str, estimated_tokens: int,
+                    fallback_from: str | None = None) -> RequestRecord:
+        """Check limits and budgets, then record the request as in progress (`fallback_from`: the runtime it stands
+        in for). Raises GateClosed."""
         async with self._lock:  # the check and the count are one step, however many calls race
             window = self._windows.setdefault(provider, _Window())
             now = self._clock()
@@ -94,33 +94,35 @@ class Governance:
                 rpm = int(limit[0]) if limit[0] else 0
                 tpm = int(limit[1]) if len(limit) > 1 and limit[1] else 0
                 if rpm and len(window.requests) >= rpm:
-                    raise self._refuse(provider, model, endpoint, "RATE_LIMITED",
+                    raise self._refuse(provider, model, endpoint, fallback_from, "RATE_LIMITED",
                                        f"{provider} is at its limit of {rpm} requests a minute (VENOM_RATE_LIMITS)")
                 if tpm and sum(t for _, t in window.tokens) + estimated_tokens > tpm:
-                    raise self._refuse(provider, model, endpoint, "RATE_LIMITED",
+                    raise self._refuse(provider, model, endpoint, fallback_from, "RATE_LIMITED",
                                        f"{provider} is at its limit of {tpm} tokens a minute (VENOM_RATE_LIMITS)")
             if provider not in LOCAL_RUNTIMES and self._budgets.any:
                 self.ledger.refresh()  # what other venom-mcp processes on this home spent meanwhile
                 refusal, warnings = self._budgets.check(provider, self.spent)
                 if refusal is not None:
-                    raise self._refuse(provider, model, endpoint, "BUDGET_EXCEEDED", refusal)
+                    raise self._refuse(provider, model, endpoint, fallback_from, "BUDGET_EXCEEDED", refusal)
                 for warning in warnings:
                     log.warning("%s", warning)
             window.requests.append(now)
             window.tokens.append((now, estimated_tokens))
             record = RequestRecord(request_id=uuid.uuid4().hex, llm_provider=provider, llm_model=model,
-                                   llm_endpoint=endpoint, started_at=datetime.now(UTC))
+                                   llm_endpoint=endpoint, started_at=datetime.now(UTC), fallback_from=fallback_from)
             self._history.append(record)
             request_id.set(record.request_id)  # log lines of this attempt carry its id
             return record
 
-    def _refuse(self, provider: str, model: str, endpoint: str, reason: ReasonCode, message: str) -> GateClosed:
+    def _refuse(self, provider: str, model: str, endpoint: str, fallback_from: str | None, reason: ReasonCode,
+                message: str) -> GateClosed:
         now = datetime.now(UTC)
         self._history.append(RequestRecord(
             request_id=uuid.uuid4().hex, llm_provider=provider, llm_model=model, llm_endpoint=endpoint,
             started_at=now, finished_at=now, duration_seconds=0.0, status="error", error=message, reason=reason,
+            fallback_from=fallback_from,
         ))
-        self._persist(force=False)
+        self._file.changed()
         return GateClosed(reason, message)
 
     def finish(self, record: RequestRecord, *, error: BaseException | None = None, prompt_tokens: int | None = None,
@@ -147,7 +149,7 @@ class Governance:
                 f"model call ok: provider={record.llm_provider} model={record.llm_model} "
                 f"endpoint={record.llm_endpoint} latency_ms={latency_ms:.1f} prompt_tokens={prompt_tokens} "
                 f"completion_tokens={completion_tokens} cost_usd={record.cost_usd:.6f}"))
-        self._persist(force=False)
+        self._file.changed()
         for listener in self.listeners:
             try:
                 listener(record)
@@ -164,34 +166,14 @@ class Governance:
         return self.ledger.tally.metrics()
 
     def flush(self) -> None:
-        """Write what is not written yet (at shutdown); during work the history is written at most once a second.
-        The ledger needs nothing: each call is on disk when finish returns."""
-        if self._dirty:
-            self._persist(force=True)
+        """Write what is not written yet (at shutdown); during work the history is written at most once a second
+        (history_file.py). The ledger needs nothing: each call is on disk when finish returns."""
+        self._file.flush()
 
     close = flush
 
-    def _persist(self, force: bool) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_persist < 1.0:
-            self._dirty = True
-            return
-        self._dirty = False
-        self._last_persist = now
-        try:
-            atomic_write_json(self._path, {"requests": [r.model_dump(mode="json") for r in self._history],
-                                           "updated_at": datetime.now(UTC)})
-        except OSError as exc:
-            log.warning("could not write %s: %s", self._path, exc)
-
     def _load(self) -> None:
-        try:
-            raw = read_json(self._path)
-        except StateError as exc:
-            log.error("%s; starting a new request history", exc)
-            return
-        items = raw.get("requests", []) if isinstance(raw, dict) else raw if isinstance(raw, list) else []
-        for item in items:
+        for item in self._file.read():
             try:  # older records lack fields or name them differently: keep what can be read
                 record = RequestRecord.model_validate({**item, "llm_endpoint": item.get("llm_endpoint") or ""})
             except (ValidationError, TypeError):

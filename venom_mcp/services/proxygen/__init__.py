@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InvalidArgument
+from ...schema_types import python_type
 from ...store import atomic_write_text
 from .names import KERNEL_NAME, kernel_names, python_names
 from .spec import ServerLaunch, ToolSpec, load_spec, sorted_tools, spec_data, spec_text, tools_hash
@@ -51,14 +52,6 @@ __all__ = [
 NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 LINE = 120
 
-_TYPES = {
-    "string": "str",
-    "integer": "int",
-    "number": "float",
-    "boolean": "bool",
-    "array": "list[Any]",
-    "object": "dict[str, Any]",
-}
 # Names the class body reads after tool methods are bound (decorator, annotations) or defines itself: a tool
 # method with one of these names would shadow it.
 _CLASS_NAMES = frozenset(
@@ -147,33 +140,6 @@ def _constant_dict(data: dict[str, str], indent: int) -> str:
 # --- names and types -------------------------------------------------------------------------------------------
 
 
-def _python_type(schema: Any) -> tuple[str, bool]:
-    """The annotation for a property's JSON schema, and whether the schema allows null.
-
-    One non-null JSON type maps to its Python type; anything else (unions, `$ref`, no type) is `Any`, which
-    Semantic Kernel passes through unconverted.
-    """
-    if not isinstance(schema, dict):
-        return "Any", False
-    options: list[Any] = []
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        options = [{"type": k} for k in kind]
-    elif isinstance(schema.get("anyOf"), list):
-        options = schema["anyOf"]
-    elif isinstance(schema.get("oneOf"), list):
-        options = schema["oneOf"]
-    else:
-        options = [schema]
-    nullable = any(isinstance(o, dict) and o.get("type") == "null" for o in options)
-    rest = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")]
-    if len(rest) == 1 and isinstance(rest[0], dict) and isinstance(rest[0].get("type"), str):
-        found = _TYPES.get(rest[0]["type"])
-        if found is not None:
-            return found, nullable
-    return "Any", nullable
-
-
 @dataclass(frozen=True)
 class _Parameter:
     key: str  # the property name the server knows
@@ -195,10 +161,9 @@ def _parameters(schema: dict[str, Any]) -> list[_Parameter]:
     ordered = sorted(properties.items(), key=lambda item: (str(item[0]) not in required_names, str(item[0])))
     idents = python_names([str(key) for key, _ in ordered], _PARAMETER_NAMES)
     for (key, prop), ident in zip(ordered, idents, strict=True):
-        annotation, nullable = _python_type(prop)
         is_required = key in required_names
-        if annotation != "Any" and (nullable or not is_required):
-            annotation += " | None"
+        # The mapping the skills use too (schema_types): one JSON type, else Any; `| None` when null or optional.
+        annotation = python_type(prop).annotation_source(optional=not is_required)
         description = prop.get("description") if isinstance(prop, dict) else None
         parameters.append(
             _Parameter(

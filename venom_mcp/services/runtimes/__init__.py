@@ -11,7 +11,7 @@ from typing import Any
 from ...adapters import runtimes as table
 from ...adapters import system
 from ...adapters.openai_compat import OpenAIClients
-from ...errors import ConfigError, InvalidArgument
+from ...errors import ConfigError, InvalidArgument, UpstreamError, VenomError
 from ...records import RUNTIME_ALIASES, ActiveRuntime, RuntimeStatus, ServerStatus, SlashResult, UnloadResult
 from .. import profile
 from ..operations import Operations
@@ -20,9 +20,12 @@ from ..runtime_state import RequestGates
 from .activation import Activation
 from .control import Control
 from .health import Health
+from .ray import RayRuntime
 
-SLASH_HELP = ("/gpt [model], /gem [model], /ollama <model>, /vllm <model>, /llamacpp <model>, /status, /models")
-SLASH_TARGETS = {"gpt": "openai", "gem": "google", "ollama": "ollama", "vllm": "vllm", "llamacpp": "llamacpp"}
+SLASH_HELP = ("/gpt [model], /gem [model], /ollama <model>, /vllm <model>, /llamacpp <model>, /ray <model>, /status, "
+              "/models")
+SLASH_TARGETS = {"gpt": "openai", "gem": "google", "ollama": "ollama", "vllm": "vllm", "llamacpp": "llamacpp",
+                 "ray": "ray"}
 
 
 def parse_slash_command(text: str) -> tuple[str, str | None] | None:
@@ -36,13 +39,14 @@ def parse_slash_command(text: str) -> tuple[str, str | None] | None:
 
 class RuntimeController:
     def __init__(self, health: Health, registry: ModelRegistry, operations: Operations, gates: RequestGates,
-                 clients: OpenAIClients) -> None:
+                 clients: OpenAIClients, cluster: RayRuntime | None = None) -> None:
         self.health = health
         self.settings = health.settings
         self.state = health.state
         self.registry = registry
         self.control_ = Control(health, registry)
-        self.activation = Activation(self.control_, operations, gates, clients)
+        self.cluster = cluster  # the `ray` runtime (services/runtimes/ray.py)
+        self.activation = Activation(self.control_, operations, gates, clients, cluster)
         self.clients = clients
         # "Will it fit?" before an activation (services/fit): raises to refuse, or returns a warning; the App sets it.
         self.fit_gate: Callable[[str, str, str, bool], Awaitable[str | None]] | None = None
@@ -54,8 +58,15 @@ class RuntimeController:
 
     async def status(self) -> RuntimeStatus:
         names = profile.local(self.settings)
-        servers = await asyncio.gather(*(self.health.server_status(s) for s in names))
-        return RuntimeStatus(active=await self.active(), servers=list(servers))
+        servers = list(await asyncio.gather(*(self.health.server_status(s) for s in names)))
+        if self.cluster is not None and profile.allowed(self.settings, "ray"):
+            servers.append(await self.cluster.server_status())
+        return RuntimeStatus(active=await self.active(), servers=servers)
+
+    def _endpoint(self, runtime: str, model: str | None) -> str:
+        if table.spec(runtime).kind == "cluster" and self.cluster is not None:
+            return self.health.mask(self.cluster.endpoint(model))
+        return self.health.endpoint(runtime)
 
     async def active(self, probe: bool = True) -> ActiveRuntime:
         """The recorded active runtime with its health now: `online` only when the server answers and lists
@@ -69,7 +80,7 @@ class RuntimeController:
                                      status="switching", message=f"operation {switching.operation_id}")
             return ActiveRuntime(provider=None, model=None, endpoint=None, service_type=None, status="unknown",
                                  message="no active runtime: use activate_model or switch_runtime")
-        cloud = not table.spec(runtime).local
+        cloud = table.spec(runtime).cloud
         status: Any = "unknown"
         message: str | None = None
         if switching is not None:
@@ -78,13 +89,14 @@ class RuntimeController:
         elif probe and cloud:
             status, message = await self._probe_cloud(runtime, model)
         elif probe:
-            server = await self.health.server_status(runtime)
+            server = (await self.cluster.server_status() if table.spec(runtime).kind == "cluster" and self.cluster
+                      else await self.health.server_status(runtime))
             status, message = server.status, server.error
             if status == "online" and runtime != "ollama" and model not in (server.served_model_name or "").split(
                     ", "):
                 status, message = "degraded", f"{runtime} serves {server.served_model_name}, not {model}"
-        return ActiveRuntime(provider=runtime, model=model, endpoint=self.health.endpoint(runtime),  # type: ignore
-                             service_type="cloud" if cloud else "local", status=status, message=message)
+        return ActiveRuntime(provider=runtime, model=model, endpoint=self._endpoint(runtime, model),  # type: ignore
+                             service_type=table.spec(runtime).kind, status=status, message=message)
 
     async def _probe_cloud(self, runtime: str, model: str | None) -> tuple[Any, str | None]:
         try:
@@ -100,26 +112,58 @@ class RuntimeController:
 
     async def control(self, server: str, action: str, force: bool = False) -> ServerStatus:
         profile.require(self.settings, server, f"control_runtime {action}")
-        if action == "stop":
-            return await self.control_.stop(server, force)
+        if table.spec(server).kind == "cluster" and self.cluster is not None:
+            return await self._control_cluster(action)
+        try:
+            if action == "stop":
+                return await self.control_.stop(server, force)
+            if action == "restart":
+                return await self.control_.start(server, restart=True)
+            return await self.control_.start(server)
+        finally:
+            self.state.touched()  # the server's status changed (or may have, when it failed half-way)
+
+    async def _control_cluster(self, action: str) -> ServerStatus:
+        """ray: the cluster itself is the user's; start/stop/restart act on the configured model's application."""
+        assert self.cluster is not None
+        model = self.state.configured("ray")
+        if model is None:
+            raise InvalidArgument("no model is configured on ray: activate_model name=<model> runtime=ray first; "
+                                  "venom-mcp never starts or stops the Ray cluster itself")
         if action == "restart":
-            return await self.control_.start(server, restart=True)
-        return await self.control_.start(server)
+            await self.cluster.restart(model)
+        elif action == "start":
+            status = await self.cluster.server_status()
+            if status.managed_by == "none":  # the cluster does not answer: venom-mcp does not start clusters
+                raise UpstreamError(status.error or f"no Ray cluster answers at {self.settings.ray_address}")
+            if status.status == "offline":  # the cluster answers, the model's application is not there
+                await self.activate(model, "ray")
+        else:
+            unloaded = await self.activation.unload("ray")
+            if unloaded.errors:
+                raise UpstreamError("; ".join(unloaded.errors))
+        return await self.cluster.server_status()
 
     async def stop(self, server: str) -> ServerStatus:
-        return await self.control_.stop(server)
+        try:
+            return await self.control_.stop(server)
+        finally:
+            self.state.touched()
 
     async def unload(self, runtime: str | None) -> UnloadResult:
-        return await self.activation.unload(runtime)
+        try:
+            return await self.activation.unload(runtime)
+        finally:
+            self.state.touched()
 
     # ---- activation and switching -----------------------------------------------------------------
 
     async def activate(self, name: str, runtime: str, force: bool = False) -> ActiveRuntime:
         """Serve `name` on `runtime` as a verified transaction (activation.py); the active runtime after it.
         A model that will not fit in memory (services/fit) is refused first, unless `force`."""
-        if not table.spec(runtime).local:
-            raise InvalidArgument(f"activate_model serves local runtimes (ollama, vllm, llamacpp); "
-                                  f"use switch_runtime for {runtime}")
+        if table.spec(runtime).cloud:
+            raise InvalidArgument(f"activate_model serves local runtimes (ollama, vllm, llamacpp) and the cluster "
+                                  f"(ray); use switch_runtime for {runtime}")
         profile.require(self.settings, runtime, "activations")
         entry = await self.registry.resolve(name)
         allowed = self.registry.valid_runtimes(entry)
@@ -132,9 +176,8 @@ class RuntimeController:
 
     def _confirmed(self, runtime: str, model: str, message: str) -> ActiveRuntime:
         """What a completed activation established: the transaction itself just confirmed it is served."""
-        return ActiveRuntime(provider=runtime, model=model, endpoint=self.health.endpoint(runtime),  # type: ignore
-                             service_type="local" if table.spec(runtime).local else "cloud", status="online",
-                             message=message)
+        return ActiveRuntime(provider=runtime, model=model, endpoint=self._endpoint(runtime, model),  # type: ignore
+                             service_type=table.spec(runtime).kind, status="online", message=message)
 
     async def switch(self, provider: str, model: str | None = None) -> ActiveRuntime:
         runtime = RUNTIME_ALIASES.get(provider.strip().lower(), provider.strip().lower())
@@ -142,7 +185,7 @@ class RuntimeController:
             raise InvalidArgument(f"unknown runtime {provider!r}; use {', '.join(table.RUNTIMES)} "
                                   "(aliases gpt, gem, gemini, google-gemini)")
         spec = table.spec(runtime)
-        if spec.local:
+        if not spec.cloud:
             profile.require(self.settings, runtime, "activations")
             local = model or self.state.configured(runtime)
             if local is None:
@@ -158,7 +201,7 @@ class RuntimeController:
         command = parsed[0] if parsed else text.strip()
         argument = parsed[1] if parsed else None
         if parsed and command in SLASH_TARGETS:
-            if table.spec(SLASH_TARGETS[command]).local and not argument:
+            if not table.spec(SLASH_TARGETS[command]).cloud and not argument:
                 raise InvalidArgument(f"/{command} needs a model, e.g. /{command} <name from installed_models>")
             active = await self.switch(SLASH_TARGETS[command], argument)
             return SlashResult(command=f"/{command}", handled=True, active=active,
@@ -185,7 +228,13 @@ class RuntimeController:
             asyncio.to_thread(system.NVML.read),
             asyncio.to_thread(system.folder_size, cache) if cache.exists() else _zero(),
         )
-        return {"cpu": cpu, "memory": memory, "gpu": gpu, "cache_bytes": cache_bytes}
+        nodes = None
+        if self.cluster is not None and profile.allowed(self.settings, "ray"):
+            try:
+                nodes = await self.cluster.nodes()
+            except VenomError:
+                nodes = None  # no cluster answering: resource_usage shows this machine only
+        return {"cpu": cpu, "memory": memory, "gpu": gpu, "cache_bytes": cache_bytes, "cluster_nodes": nodes}
 
 
 async def _zero() -> int:

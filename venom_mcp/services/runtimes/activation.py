@@ -13,6 +13,7 @@ import asyncio
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ...adapters import runtimes as table
 from ...adapters.openai_compat import OpenAIClients
@@ -21,6 +22,9 @@ from ...records import UnloadedModel, UnloadResult
 from ..operations import Operations, Progress
 from ..runtime_state import RequestGates
 from .control import Control
+
+if TYPE_CHECKING:
+    from .ray import RayRuntime
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,8 @@ class Undo:
 
 
 class Activation:
-    def __init__(self, control: Control, operations: Operations, gates: RequestGates, clients: OpenAIClients) -> None:
+    def __init__(self, control: Control, operations: Operations, gates: RequestGates, clients: OpenAIClients,
+                 cluster: RayRuntime | None = None) -> None:
         self.control = control
         self.health = control.health
         self.state = control.health.state
@@ -47,6 +52,7 @@ class Activation:
         self.operations = operations
         self.gates = gates
         self.clients = clients
+        self.cluster = cluster  # the `ray` runtime (kind cluster): deploys instead of starting a server
         self._one_at_a_time = asyncio.Lock()
 
     # ---- the transaction ---------------------------------------------------------------------------
@@ -84,6 +90,8 @@ class Activation:
                         await self._bring_up(runtime, model)
                         progress.update(None, None, f"confirming that {runtime} serves {model}")
                         await self._confirm(runtime, model)
+                        if spec.kind == "cluster" and self.cluster is not None:
+                            self.cluster.done(model)
                     except VenomError as exc:
                         rolled = await self._roll_back(runtime, model, previous, undo)
                         raise type(exc)(f"{model} did not come up on {runtime}: {exc}{rolled}") from exc
@@ -130,6 +138,9 @@ class Activation:
                                       "keeps running (control_runtime stop force=true stops it)")
 
     async def _bring_up(self, runtime: str, model: str) -> None:
+        if table.spec(runtime).kind == "cluster" and self.cluster is not None:
+            await self.cluster.deploy(await self.control.registry.resolve(model))
+            return
         if not table.spec(runtime).local:
             return
         if runtime == "ollama":
@@ -154,6 +165,9 @@ class Activation:
     async def _confirm(self, runtime: str, model: str) -> None:
         """The runtime's own API lists the model under this name, and (local runtimes) a 1-token completion
         answers. A cloud is not billed for a probe: its model list must name the model."""
+        if table.spec(runtime).kind == "cluster" and self.cluster is not None:
+            await self.cluster.confirm(model)
+            return
         if not table.spec(runtime).local:
             await self._confirm_cloud(runtime, model)
             return
@@ -190,6 +204,11 @@ class Activation:
     async def _roll_back(self, runtime: str, model: str, previous: tuple[str | None, str | None],
                          undo: Undo) -> str:
         """Put back what ran before; the words say how that went."""
+        if table.spec(runtime).kind == "cluster" and self.cluster is not None:
+            try:
+                return f"; rolled back: {await self.cluster.roll_back(model)}"
+            except VenomError as again:
+                return f"; rolling back failed too: {str(again).splitlines()[0]}"
         done: list[str] = []
         try:
             if table.spec(runtime).local and runtime != "ollama" and await self.control.managed(runtime):
@@ -212,6 +231,11 @@ class Activation:
     # ---- unload ------------------------------------------------------------------------------------
 
     async def unload(self, runtime: str | None) -> UnloadResult:
+        if runtime is not None and table.spec(runtime).kind == "cluster" and self.cluster is not None:
+            async with self.gates.exclusive([runtime], self.settings.drain_timeout_seconds):
+                models, errors = await self.cluster.unload()
+            return UnloadResult(unloaded=[UnloadedModel(runtime="ray", model=m) for m in models], errors=errors,
+                                memory_freed_mb=0)
         if runtime is not None and not table.spec(runtime).local:
             raise InvalidArgument(f"{runtime} is a cloud runtime: there is nothing to unload; give ollama, vllm or "
                                   "llamacpp, or omit runtime for all")

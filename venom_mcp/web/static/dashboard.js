@@ -1,67 +1,47 @@
-// The /models dashboard: loads the server-rendered sections, runs actions through the REST API and follows
-// operations over their event stream. A token (VENOM_HTTP_TOKEN) lives in sessionStorage, never in the URL.
+// The /models dashboard: loads the server-rendered sections in the chosen language, runs the actions through the
+// REST API, follows operations over their event stream, and draws the live state (live.js, runtimes.js).
 "use strict";
 
-const TOKEN_KEY = "venom-mcp-token";
-const API = "/api/v1";
+import { API, TOKEN_KEY, Unauthorized, api, hooks, readEvents, send } from "./net.js";
+import { choose, language, loadCatalogs, size, t, translatePage, when } from "./i18n.js";
+import { drawAlerts, drawGauges, onAlerts, onRuntime, startLive } from "./live.js";
+import { control, drawRuntimes, moveTab, repair, selectTab } from "./runtimes.js";
+import { decorateCatalog, install, redrawBadges } from "./catalog.js";
+
 const following = new Map(); // operation_id -> AbortController
 let serverError = null;
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
-class Unauthorized extends Error {}
-
-function authHeaders(extra = {}) {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
-}
-
-async function send(url, options = {}) {
-  let response;
-  try {
-    response = await fetch(url, { ...options, headers: authHeaders(options.headers) });
-  } catch (error) {
-    if (error.name !== "AbortError") {
-      serverError = `venom-mcp is not reachable (${error.message}); showing what was loaded before.`;
-      updateBanner();
-    }
-    throw error;
+hooks.unauthorized = () => showLogin(sessionStorage.getItem(TOKEN_KEY) ? t("login.refused") : "");
+hooks.reachable = (error) => {
+  const now = error ? t("offline.server", { error: error.message }) : null;
+  if (now !== serverError) {
+    serverError = now;
+    updateBanner();
   }
-  serverError = null;
-  if (response.status === 401) {
-    showLogin(sessionStorage.getItem(TOKEN_KEY) ? "That token was refused." : "");
-    throw new Unauthorized();
-  }
-  return response;
-}
-
-async function api(method, path, body) {
-  const options = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    options.body = JSON.stringify(body);
-    options.headers["Content-Type"] = "application/json";
-  }
-  const response = await send(API + path, options);
-  const data = await response.json().catch(() => ({ success: false, error: `HTTP ${response.status}` }));
-  if (!response.ok || data.success === false) throw new Error(data.error || `HTTP ${response.status}`);
-  return data;
-}
+};
 
 // ---- sections -------------------------------------------------------------------------------------
+
+function fragmentUrl(container, refresh) {
+  const url = new URL(container.dataset.fragment, location.origin);
+  url.searchParams.set("lang", language());
+  if (refresh) url.searchParams.set("refresh", "true"); // asks the source again; other loads read the cache
+  return url.pathname + url.search;
+}
 
 async function load(container, refresh = false) {
   if (!container) return;
   container.setAttribute("aria-busy", "true");
   try {
-    // Refresh asks the source again (refresh=true); other loads read the server's cache.
-    let url = container.dataset.fragment;
-    if (refresh) url += (url.includes("?") ? "&" : "?") + "refresh=true";
-    const response = await send(url, { headers: { Accept: "text/html" } });
+    const response = await send(fragmentUrl(container, refresh), { headers: { Accept: "text/html" } });
     container.innerHTML = await response.text(); // rendered and escaped by the server
+    decorateCatalog(container);
   } catch (error) {
     if (!(error instanceof Unauthorized) && !container.innerHTML.trim()) {
-      container.textContent = "Could not load this section.";
+      container.textContent = t("section.failed");
     }
   } finally {
     container.removeAttribute("aria-busy");
@@ -71,18 +51,18 @@ async function load(container, refresh = false) {
 }
 
 const reload = (...ids) => Promise.all(ids.map((id) => load(document.getElementById(id))));
-const loadAll = () => Promise.all($$("[data-fragment]").map(load));
+const loadAll = () => Promise.all($$("[data-fragment]").map((container) => load(container)));
 
 function updateBanner() {
   const banner = $("#offline-banner");
   const lines = [];
   if (serverError) lines.push(serverError);
   for (const head of $$('[data-stale="true"]')) {
-    const when = head.dataset.fetchedAt ? new Date(head.dataset.fetchedAt).toLocaleString() : null;
-    lines.push(`Offline: ${head.dataset.source} could not be reached; ` +
-      (when ? `showing cached data from ${when}.` : "no cached data yet.") + " Use Refresh to retry.");
+    const fetched = head.dataset.fetchedAt;
+    lines.push(t("offline.source", { source: head.dataset.source }) + " "
+      + (fetched ? t("offline.cached", { when: when(fetched) }) : t("offline.nothing")) + " " + t("offline.retry"));
   }
-  banner.textContent = lines.join(" ");
+  $('[data-field="text"]', banner).textContent = lines.join(" ");
   banner.hidden = lines.length === 0;
 }
 
@@ -92,7 +72,7 @@ function notify(message, isError = false) {
   notice.classList.toggle("error", isError);
 }
 
-// ---- operations: Server-Sent Events read through fetch, so the Authorization header goes along ---------
+// ---- operations ---------------------------------------------------------------------------------------
 
 function showOperation(op) {
   const row = $(`[data-operation-id="${CSS.escape(op.operation_id)}"]`);
@@ -101,28 +81,14 @@ function showOperation(op) {
   $("progress", row).value = op.progress;
   $("progress", row).textContent = `${op.progress} %`;
   const status = $('[data-field="status"]', row);
-  status.textContent = op.status;
+  status.textContent = t(`status.${op.status}`);
+  status.dataset.status = op.status;
   status.className = `badge ${op.status}`;
   let numbers = `${Math.floor(op.progress)} %`;
-  if (op.bytes_total) numbers += ` · ${size(op.bytes_done || 0)} of ${size(op.bytes_total)}`;
+  if (op.bytes_total) numbers += ` · ${size(op.bytes_done || 0)} ${t("operations.of")} ${size(op.bytes_total)}`;
   $('[data-field="numbers"]', row).textContent = numbers;
   $('[data-field="message"]', row).textContent = op.message || "";
   $('[data-field="error"]', row).textContent = op.error || "";
-}
-
-function size(bytes) {
-  const units = [[1 << 30, "GiB"], [1 << 20, "MiB"], [1 << 10, "KiB"]];
-  for (const [limit, unit] of units) if (bytes >= limit) return `${(bytes / limit).toFixed(1)} ${unit}`;
-  return `${bytes} B`;
-}
-
-function parseEvent(block) {
-  const event = { type: "message", data: "" };
-  for (const line of block.split(/\r?\n/)) {
-    if (line.startsWith("event:")) event.type = line.slice(6).trim();
-    else if (line.startsWith("data:")) event.data += line.slice(5).trimStart();
-  }
-  return event;
 }
 
 async function follow(id) {
@@ -130,29 +96,15 @@ async function follow(id) {
   following.set(id, controller);
   let final = null;
   try {
-    const response = await send(`${API}/models/operations/${encodeURIComponent(id)}/events`, {
-      headers: { Accept: "text/event-stream" }, signal: controller.signal,
-    });
-    if (!response.ok) return;
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    while (final === null) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let match;
-      while (final === null && (match = /\r?\n\r?\n/.exec(buffer))) {
-        const event = parseEvent(buffer.slice(0, match.index));
-        buffer = buffer.slice(match.index + match[0].length);
-        if (!event.data) continue;
-        const op = JSON.parse(event.data);
-        showOperation(op);
-        if (event.type === "end") final = op;
-      }
-    }
-    controller.abort();
+    await readEvents(`${API}/models/operations/${encodeURIComponent(id)}/events`, (type, op) => {
+      showOperation(op);
+      if (type === "end") final = op;
+      return final !== null;
+    }, controller.signal);
   } catch (error) {
-    if (error.name !== "AbortError" && !(error instanceof Unauthorized)) notify(`Lost the progress of ${id}: ${error.message}`, true);
+    if (error.name !== "AbortError" && !(error instanceof Unauthorized)) {
+      notify(t("operations.lost", { id, error: error.message }), true);
+    }
   } finally {
     following.delete(id);
   }
@@ -160,10 +112,11 @@ async function follow(id) {
 }
 
 function finished(op) {
-  const what = `${op.operation_type} of ${op.model_name}`;
-  if (op.status === "completed") notify(`${what} completed.`);
-  else notify(`${what} ${op.status}: ${op.error || op.message || ""}`, op.status === "failed");
-  reload("operations-list", "installed-list", "runtime");
+  const values = { what: t(`operation.${op.operation_type}`), name: op.model_name };
+  if (op.status === "completed") notify(t("notice.completed", values));
+  else notify(`${t("notice.ended", { ...values, status: t(`status.${op.status}`) })} ${op.error || op.message || ""}`,
+    op.status === "failed");
+  reload("operations-list", "installed-list");
 }
 
 function followLive() {
@@ -177,25 +130,28 @@ function followLive() {
 
 const actions = {
   refresh: (button) => load(button.closest("[data-fragment]"), true),
+  tab: (button) => selectTab(button.dataset.runtime),
+  control: (button) => control(button, notify),
+  repair: (button) => repair(button, notify),
   async install(button) {
-    const { name, provider } = button.dataset;
-    const data = await api("POST", "/models/registry/install", { name, provider });
-    notify(data.message);
-    await reload("operations-list");
+    if (await install(button, notify)) await reload("operations-list");
   },
   async activate(button) {
     const { name, runtime } = button.dataset;
-    notify(`Activating ${name} on ${runtime}…`);
+    notify(t("notice.activating", { name, runtime }));
     const data = await api("POST", "/models/activate", { name, runtime });
-    notify(data.message);
-    await reload("installed-list", "runtime");
+    // The fit check's warning (CPU only, partly on the GPU) comes in the server's words.
+    const [, warning] = String(data.message || "").split("; warning: ");
+    notify(t("notice.activated", { name: data.active.model, runtime: data.active.provider })
+      + (warning ? ` (${warning})` : ""));
+    await reload("installed-list");
   },
   async remove(button) {
     const { name, provider } = button.dataset;
-    if (!window.confirm(`Remove ${name}? Its files are deleted from disk.`)) return;
+    if (!window.confirm(t("installed.confirm_remove", { name }))) return;
     const query = provider ? `?provider=${encodeURIComponent(provider)}` : "";
     const data = await api("DELETE", `/models/registry/${encodeURIComponent(name)}${query}`);
-    notify(data.message);
+    notify(t("notice.removed", { name: data.operation.model_name }));
     await reload("installed-list", "operations-list");
   },
   async cancel(button) {
@@ -204,17 +160,27 @@ const actions = {
   },
 };
 
+// A button is held while its action runs; the runtime panels hold theirs themselves (runtimes.js).
+const SELF_HELD = new Set(["control", "repair", "tab"]);
+
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-action]");
   if (!button || button.disabled) return;
-  button.disabled = true;
+  const held = !SELF_HELD.has(button.dataset.action);
+  if (held) button.disabled = true;
   try {
     await actions[button.dataset.action](button);
   } catch (error) {
     if (!(error instanceof Unauthorized)) notify(error.message, true);
   } finally {
-    if (button.isConnected) button.disabled = false;
+    if (held && button.isConnected) button.disabled = false;
   }
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.target.getAttribute?.("role") !== "tab") return;
+  if (event.key === "ArrowRight") moveTab(1);
+  else if (event.key === "ArrowLeft") moveTab(-1);
 });
 
 function showLogin(message) {
@@ -222,6 +188,17 @@ function showLogin(message) {
   $("#content").hidden = true;
   $("#login-error").textContent = message;
   $("#token").focus();
+}
+
+// Everything drawn in the page's language again: the shell, the sections (rendered by the server), the live parts.
+function relabel() {
+  translatePage();
+  loadAll();
+  drawRuntimes();
+  drawGauges();
+  drawAlerts();
+  redrawBadges();
+  updateBanner();
 }
 
 function wireForms() {
@@ -232,6 +209,7 @@ function wireForms() {
     $("#login").hidden = true;
     $("#content").hidden = false;
     loadAll();
+    startLive();
   });
   $("#search").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -242,12 +220,29 @@ function wireForms() {
   });
   $("#news-controls").addEventListener("change", (event) => {
     const params = new URLSearchParams(new FormData(event.currentTarget));
-    if (!params.get("lang")) params.delete("lang");
+    if (!params.get("news_lang")) params.delete("news_lang");
     const news = $("#news-list");
     news.dataset.fragment = `/models/fragments/news?${params}`;
     load(news);
   });
+  $("#language").addEventListener("change", (event) => {
+    choose(event.target.value);
+    relabel();
+  });
 }
 
-wireForms();
-loadAll();
+async function main() {
+  await loadCatalogs();
+  $("#language").value = language();
+  translatePage();
+  onRuntime((record) => drawRuntimes(record));
+  // A failed model call or a runtime that went down shows in the history too.
+  onAlerts((type) => {
+    if (type !== "alerts") reload("history-list");
+  });
+  wireForms();
+  loadAll();
+  startLive();
+}
+
+main();

@@ -206,6 +206,8 @@ def runtime_settings(home: Path, hub_url: str, library_url: str, ollama_url: str
         "llamacpp_command": f"{sys.executable} {STUB} --host {{host}} --port {{port}} --model {{served_model_name}} "
                             "--model-path {model_path}",
         "start_timeout_seconds": 20,
+        # The full profile lists the ray runtime: a port where no Ray runs, not a user's own cluster on 8265.
+        "ray_address": f"http://127.0.0.1:{free_port()}", "ray_serve_endpoint": f"http://127.0.0.1:{free_port()}/v1",
     }
 
 

@@ -62,7 +62,7 @@ async def test_the_system_stream_sends_runtimes_and_usage_as_they_change_and_end
             runtime, usage = first[0][1], first[1][1]
             RuntimeStatus.model_validate({k: v for k, v in runtime.items() if k != "operations"})
             assert runtime["operations"] == []
-            assert {s["name"] for s in runtime["servers"]} == {"ollama", "vllm", "llamacpp"}
+            assert {s["name"] for s in runtime["servers"]} == {"ollama", "vllm", "llamacpp", "ray"}
             Usage.model_validate(usage)
             assert live.OPEN.count == before + 1
 

@@ -133,8 +133,16 @@ class ProcessSupervisor:
         record = self.record(name)
         child = self._children.pop(name, None)
         if record is None:
-            if child is not None:
-                child.poll()  # reap a child that died on its own
+            if child is not None and child.poll() is None:
+                # Ours but no longer recorded: a process still dying of a kill (psutil saw it gone, the kernel has
+                # not made it reapable yet) or one whose pid file was lost. End it and reap it: no zombie left.
+                with contextlib.suppress(ProcessLookupError):
+                    child.terminate()
+                try:
+                    child.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait(timeout=5)
             with contextlib.suppress(FileNotFoundError):
                 self._pid_file(name).unlink()
             return False

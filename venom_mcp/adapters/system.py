@@ -64,11 +64,43 @@ class _Nvml:
 NVML = _Nvml()
 
 
-def cpu_percent() -> float:
-    """CPU use over a short window; call it in a worker thread (it sleeps 0.1 s)."""
-    import psutil
+class _CpuMeter:
+    """CPU use since the previous reading, psutil's non-blocking form, so a dashboard polling every second or an
+    agent calling resource_usage in a loop does not pay a 0.1 s sample each time. A reading asked within
+    REUSE_S of the last returns that one; one asked after STALE_S (the average over so long a gap says little
+    about now) samples a fresh 0.1 s window, as the first reading does."""
 
-    return float(psutil.cpu_percent(interval=0.1))
+    REUSE_S = 0.25
+    STALE_S = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._at: float | None = None
+        self._value = 0.0
+
+    def read(self) -> float:
+        import time
+
+        import psutil
+
+        with self._lock:  # psutil keeps one "previous" per process: readings must not interleave
+            now = time.monotonic()
+            if self._at is not None and now - self._at < self.REUSE_S:
+                return self._value
+            if self._at is None or now - self._at > self.STALE_S:
+                self._value = float(psutil.cpu_percent(interval=0.1))
+            else:
+                self._value = float(psutil.cpu_percent(interval=None))
+            self._at = time.monotonic()
+            return self._value
+
+
+CPU = _CpuMeter()
+
+
+def cpu_percent() -> float:
+    """CPU use of the whole machine, recent; call it in a worker thread (it may sleep 0.1 s)."""
+    return CPU.read()
 
 
 def memory() -> tuple[float, float, float]:
@@ -143,6 +175,21 @@ def listener(port: int) -> Listener | None:
             except psutil.Error:
                 continue
     return None
+
+
+def still_listens(known: Listener, port: int) -> bool:
+    """Whether that very process (same start time: pids are reused) still listens on `port`: one process's
+    sockets, not the whole machine's."""
+    import psutil
+
+    try:
+        proc = psutil.Process(known.pid)
+        if abs(proc.create_time() - known.create_time) > 1:
+            return False
+        return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+                   for c in proc.net_connections(kind="tcp"))
+    except psutil.Error:
+        return False
 
 
 def terminate(pid: int, create_time: float, grace: float = 10.0) -> bool:

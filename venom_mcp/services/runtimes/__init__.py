@@ -61,16 +61,16 @@ class RuntimeController:
         servers = list(await asyncio.gather(*(self.health.server_status(s) for s in names)))
         if self.cluster is not None and profile.allowed(self.settings, "ray"):
             servers.append(await self.cluster.server_status())
-        return RuntimeStatus(active=await self.active(), servers=servers)
+        return RuntimeStatus(active=await self.active(known=servers), servers=servers)
 
     def _endpoint(self, runtime: str, model: str | None) -> str:
         if table.spec(runtime).kind == "cluster" and self.cluster is not None:
             return self.health.mask(self.cluster.endpoint(model))
         return self.health.endpoint(runtime)
 
-    async def active(self, probe: bool = True) -> ActiveRuntime:
+    async def active(self, probe: bool = True, known: list[ServerStatus] | None = None) -> ActiveRuntime:
         """The recorded active runtime with its health now: `online` only when the server answers and lists
-        the model under the recorded name."""
+        the model under the recorded name. `known`: servers' statuses just taken, not asked again."""
         runtime, model = self.state.active()
         switching = self.state.switching()
         if not runtime:
@@ -89,8 +89,9 @@ class RuntimeController:
         elif probe and cloud:
             status, message = await self._probe_cloud(runtime, model)
         elif probe:
-            server = (await self.cluster.server_status() if table.spec(runtime).kind == "cluster" and self.cluster
-                      else await self.health.server_status(runtime))
+            taken = next((s for s in known or [] if s.name == runtime), None)
+            server = taken or (await self.cluster.server_status() if table.spec(runtime).kind == "cluster"
+                               and self.cluster else await self.health.server_status(runtime))
             status, message = server.status, server.error
             if status == "online" and runtime != "ollama" and model not in (server.served_model_name or "").split(
                     ", "):

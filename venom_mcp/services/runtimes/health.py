@@ -19,7 +19,7 @@ from ...adapters.ollama import OllamaAdapter
 from ...adapters.openai_compat import served_models
 from ...adapters.processes import ProcessSupervisor, Systemd
 from ...config import Settings
-from ...errors import NotFound, UpstreamError
+from ...errors import NotFound, Unreachable, UpstreamError
 from ...records import OllamaTuning, ServerStatus
 from ..runtime_state import RuntimeState
 
@@ -33,6 +33,7 @@ class Probe:
     served: list[str]
     error: str | None
     seconds: float
+    refused: bool = False  # no connection at all: nothing listens there (a hung server times out instead)
 
 
 class Health:
@@ -46,6 +47,7 @@ class Health:
         self.mask = mask
         self.last_error: dict[str, str] = {}  # why the last start failed, shown until it serves again
         self._ollama_service: bool | None = None  # whether an ollama.service unit exists (asked once)
+        self._listeners: dict[int, system.Listener] = {}  # by port: the process last found listening there
 
     def endpoint(self, runtime: str) -> str:
         """The endpoint as shown in results, history and logs: a key in its URL is masked."""
@@ -65,15 +67,24 @@ class Health:
             else:
                 served = await served_models(self.http, table.endpoint(self.settings, runtime))
         except (UpstreamError, NotFound) as exc:
-            return Probe(False, [], self.mask(str(exc)), time.monotonic() - started)
+            return Probe(False, [], self.mask(str(exc)), time.monotonic() - started, isinstance(exc, Unreachable))
         return Probe(True, served, None, time.monotonic() - started)
 
     async def stray(self, runtime: str) -> system.Listener | None:
-        """The process on the runtime's configured port when it is on this machine (None when not visible)."""
+        """The process on the runtime's configured port when it is on this machine (None when not visible).
+        The one found last is checked first: finding it anew reads every process's sockets, tens of ms."""
         host, port = table.host_port(self.settings, runtime)
         if host not in LOOPBACK:
             return None
-        return await asyncio.to_thread(system.listener, int(port))
+        known = self._listeners.get(int(port))
+        if known is not None and await asyncio.to_thread(system.still_listens, known, int(port)):
+            return known
+        found = await asyncio.to_thread(system.listener, int(port))
+        if found is None:
+            self._listeners.pop(int(port), None)
+        else:
+            self._listeners[int(port)] = found
+        return found
 
     async def server_status(self, runtime: str) -> ServerStatus:
         expected = self.state.configured(runtime)
@@ -84,7 +95,7 @@ class Health:
         command: str | None = None
         notes: list[str] = []
         managed: Any = "systemd" if unit else "process" if record else "none"
-        if managed == "none":
+        if managed == "none" and not probe.refused:  # a refused connection: no process there to name
             stray = await self.stray(runtime)
             if stray is not None or probe.answers:
                 managed = "external"

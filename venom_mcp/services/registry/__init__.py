@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
-import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from pydantic import TypeAdapter
 
-from ..adapters import hf_cache
-from ..adapters.huggingface import HubDownloads, HubPlan
-from ..adapters.ollama import OllamaAdapter
-from ..aio import SingleFlight
-from ..config import Settings
-from ..errors import Conflict, InvalidArgument, NotFound, QuotaExceeded, UpstreamError
-from ..records import (
+from ...adapters.huggingface import HubDownloads, HubPlan
+from ...adapters.ollama import OllamaAdapter
+from ...aio import SingleFlight
+from ...config import Settings
+from ...errors import Conflict, InvalidArgument, NotFound, QuotaExceeded, UpstreamError
+from ...records import (
     ActiveRuntime,
     Capabilities,
     CatalogResult,
@@ -36,13 +31,14 @@ from ..records import (
     Runtime,
     check_model_name,
 )
-from . import capabilities as caps
-from . import profile
-from .catalog import CatalogService
-from .confirm import Confirm, large_install
-from .manifest import Manifest, ollama_name
-from .operations import Operations, Progress
-from .runtime_state import RuntimeState
+from .. import capabilities as caps
+from .. import profile
+from ..catalog import CatalogService
+from ..confirm import Confirm, large_install
+from ..manifest import Manifest, ollama_name
+from ..operations import Operations, Progress
+from ..runtime_state import RuntimeState
+from . import discovery, jobs
 
 Activator = Callable[[str, str], Awaitable[ActiveRuntime]]
 # services/fit: asked before an install starts; raises to refuse, or returns a warning for the operation's message.
@@ -50,8 +46,6 @@ FitGate = Callable[[str, Provider, Runtime | None, bool, HubPlan | None], Awaita
 # The bytes an Ollama pull of a model would download (its registry manifest), None when that cannot be told.
 DownloadSize = Callable[[str], Awaitable[int | None]]
 
-log = logging.getLogger(__name__)
-_MANIFEST = TypeAdapter(list[ModelMetadata])
 GB = 1e9
 
 
@@ -160,11 +154,11 @@ class ModelRegistry:
         warnings = list(self.store.warnings)
         if runtime in (None, "ollama"):
             try:
-                entries += await self._ollama_external({m.name for m in entries})
+                entries += await discovery.ollama_external(self.ollama, {m.name for m in entries})
             except UpstreamError as exc:
                 warnings.append(f"models held by Ollama are not listed: {exc}")
         if runtime in (None, "vllm", "llamacpp"):
-            entries += await self._cache_external({m.name for m in entries})
+            entries += await discovery.cache_external(self.settings, {m.name for m in entries})
         for model in entries:
             row = InstalledModel.model_validate(model.model_dump())
             row.active = model.name == active_name and model.runtime == active_runtime
@@ -173,36 +167,6 @@ class ModelRegistry:
         if runtime is not None:
             rows = [r for r in rows if r.runtime == runtime]
         return InstalledModels(models=rows, count=len(rows), warnings=warnings)
-
-    async def _ollama_external(self, known: set[str]) -> list[ModelMetadata]:
-        """Models Ollama holds that venom-mcp did not pull (status external); capabilities come on demand."""
-        return [ModelMetadata(
-            name=tag["name"], provider="ollama", runtime="ollama", display_name=tag["name"],
-            size_gb=round(tag.get("size", 0) / GB, 2), status="external", sha256=tag.get("digest"),
-            installed_at=tag.get("modified_at"),
-        ) for tag in await self.ollama.tags() if tag["name"] not in known]
-
-    async def _cache_external(self, known: set[str]) -> list[ModelMetadata]:
-        """Hugging Face snapshots already in MODELS_CACHE_DIR (and, with VENOM_SCAN_HF_CACHE=1, the default
-        huggingface_hub cache) that the manifest does not hold."""
-        folders = [self.settings.models_cache_dir]
-        if self.settings.scan_hf_cache:
-            from huggingface_hub.constants import HF_HUB_CACHE
-
-            folders.append(Path(HF_HUB_CACHE))
-        found: list[ModelMetadata] = []
-        for folder in folders:
-            for cached in await asyncio.to_thread(hf_cache.scan_cache, folder):
-                if cached.name in known or cached.repo_id in known:
-                    continue
-                known.add(cached.name)
-                found.append(ModelMetadata(
-                    name=cached.name, provider="huggingface", runtime="llamacpp" if cached.gguf else "vllm",
-                    display_name=cached.name.split("/", 1)[-1], size_gb=round(cached.size_bytes / GB, 3),
-                    status="external", local_path=str(cached.local_path), installed_at=cached.last_modified,
-                    revision=cached.revision,
-                ))
-        return found
 
     async def resolve(self, name: str) -> ModelMetadata:
         """An installed model by name: the manifest first, then what Ollama holds, then the Hugging Face cache."""
@@ -215,13 +179,13 @@ class ModelRegistry:
         unreachable: UpstreamError | None = None
         if candidates or ":" in name:
             try:
-                for entry in await self._ollama_external(known):
+                for entry in await discovery.ollama_external(self.ollama, known):
                     if entry.name in (name, *candidates):
                         return entry
             except UpstreamError as exc:
                 unreachable = exc
         if "/" in name:
-            cached = await self._cache_external(known)
+            cached = await discovery.cache_external(self.settings, known)
             exact = [m for m in cached if m.name == name]
             same_repo = [m for m in cached if m.name.split(":")[0] == name]
             if exact or len(same_repo) == 1:
@@ -280,7 +244,7 @@ class ModelRegistry:
             if running := self.operations.running(name, provider, "install"):
                 return running
             return self.operations.start(name, "ollama", "ollama", "install",
-                                         lambda p: _noted(self._pull(name, p), note))
+                                         lambda p: jobs.noted(self._pull(name, p), note))
         return await self._install_from_hub(name, runtime, force, confirm)
 
     async def _fit(self, name: str, provider: Provider, runtime: Runtime | None, force: bool,
@@ -324,7 +288,8 @@ class ModelRegistry:
             return running
         return self.operations.start(
             entry_name, "huggingface", chosen, "install",
-            lambda p: _noted(self._download(entry_name, plan, chosen, p), note),
+            lambda p: jobs.noted(jobs.download(
+                self.downloads, self.store, entry_name, plan, chosen, p), note),
         )
 
     def _installed_by(self, name: str, provider: Provider) -> Operation | None:
@@ -334,56 +299,9 @@ class ModelRegistry:
             return None
         return self.operations.installed_by(name, provider)
 
-    async def _pull(self, name: str, progress: Progress) -> str:
-        layers: dict[str, tuple[int, int]] = {}
-        quota_checked: set[str] = set()
-        async for event in self.ollama.pull(name):
-            digest, total = event.get("digest"), event.get("total")
-            if digest and total:
-                layers[digest] = (int(event.get("completed") or 0), int(total))
-                if digest not in quota_checked:
-                    quota_checked.add(digest)
-                    total_gb = sum(t for _, t in layers.values()) / GB
-                    if not self.check_storage_quota(total_gb):
-                        raise QuotaExceeded(
-                            f"{name} needs {total_gb:.2f} GB, over the MODELS_MAX_DISK_GB quota of "
-                            f"{self.settings.models_max_disk_gb:g} GB: remove a model or raise the quota"
-                        )
-            done = sum(c for c, _ in layers.values())
-            progress.update(done, sum(t for _, t in layers.values()) or None, event.get("status"))
-        show = await self.ollama.show(name)
-        tag = next((t for t in await self.ollama.tags() if t.get("name") == name), {})
-        size, digest = tag.get("size"), tag.get("digest")
-        self._record(ModelMetadata(
-            name=name, provider="ollama", runtime="ollama", display_name=name,
-            size_gb=round(size / GB, 3) if size else None, sha256=digest, installed_at=datetime.now(UTC),
-            capabilities=caps.merge(name, caps.detect_ollama(show)),
-        ))
-        return f"installed {name}"
-
-    async def _download(self, name: str, plan: HubPlan, runtime: Runtime, progress: Progress) -> str:
-        loop = asyncio.get_running_loop()
-        total = plan.total_bytes
-        progress.update(plan.cached_bytes, total, f"downloading {len(plan.files)} files")
-
-        def on_bytes(done: int) -> None:  # called from huggingface_hub's worker threads
-            loop.call_soon_threadsafe(progress.update, done, total, "downloading")
-
-        snapshot, hashed = await self.downloads.download(plan, on_bytes)
-        progress.update(total, total, "verifying sha256")
-        hashes = await self.downloads.verify(plan, snapshot, hashed)
-        detected = await asyncio.to_thread(caps.detect_huggingface, snapshot, plan.quantization)
-        weights = [f.path for f in plan.files if f.is_weight]
-        local = snapshot / weights[0] if plan.gguf and len(weights) == 1 else snapshot
-        self._record(ModelMetadata(
-            name=name, provider="huggingface", runtime=runtime, display_name=name.split("/", 1)[-1],
-            size_gb=round(total / GB, 3), local_path=str(local), sha256=_combined_sha(hashes),
-            installed_at=datetime.now(UTC), revision=plan.revision, files=hashes,
-            capabilities=caps.merge(name, detected),
-        ))
-        size = f"{total / GB:.2f} GB" if total >= GB / 10 else f"{total / 1e6:.1f} MB"
-        count = len(plan.files)
-        return f"installed {name} ({size}, {count} file{'s' if count != 1 else ''})"
+    def _pull(self, name: str, progress: Progress) -> Awaitable[str]:
+        return jobs.pull(self.ollama, self.store, self.check_storage_quota, self.settings.models_max_disk_gb, name,
+                         progress)
 
     # ---- remove -----------------------------------------------------------------------------------
 
@@ -420,41 +338,7 @@ class ModelRegistry:
             if running := self.operations.running(resolved, kind, "remove"):  # asked again while the user read
                 return running
         runtime: Runtime = entry.runtime if entry else "ollama"
-        return self.operations.start(resolved, kind, runtime, "remove", lambda p: self._delete(resolved, kind, p))
-
-    async def _delete(self, name: str, provider: Provider, progress: Progress) -> str:
-        if provider == "ollama":
-            try:
-                await self.ollama.delete(name)
-            except NotFound:
-                log.info("%s was already gone from Ollama", name)
-            freed = ""
-        else:
-            repo = name.split(":")[0]
-            others = [m for m in self.manifest() if m.name != name and m.name.split(":")[0] == repo]
-            if others:
-                freed = f"; files kept for {', '.join(m.name for m in others)}"
-            else:
-                freed_bytes = await self.downloads.delete(repo)
-                freed = f"; freed {freed_bytes / GB:.2f} GB"
-        self.store.update(lambda models: [m for m in models if m.name != name])
-        return f"removed {name}{freed}"
-
-
-async def _noted(job: Awaitable[str], note: str | None) -> str:
-    """The job's final message, with the fit check's warning or note (services/fit) after it."""
-    message = await job
-    return f"{message}; {note}" if note else message
-
-
-def _combined_sha(hashes: dict[str, str]) -> str | None:
-    """One weight file: its sha256. Several: the sha256 of their sorted 'path sha256' lines."""
-    if not hashes:
-        return None
-    if len(hashes) == 1:
-        return next(iter(hashes.values()))
-    lines = "".join(f"{path} {digest}\n" for path, digest in sorted(hashes.items()))
-    return hashlib.sha256(lines.encode()).hexdigest()
-
+        return self.operations.start(resolved, kind, runtime, "remove",
+                                     lambda p: jobs.delete(self.ollama, self.downloads, self.store, resolved, kind))
 
 __all__ = ["ModelRegistry"]

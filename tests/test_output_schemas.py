@@ -3,12 +3,14 @@ that mean what pydantic meant, and the models inside tool input schemas carry no
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from jsonschema import Draft7Validator, Draft202012Validator, validators
 from mcp import ClientSession
+from pydantic import BaseModel, Field
 
-from venom_mcp.records.wire_schema import DRAFT_07
+from venom_mcp.records.wire_schema import DRAFT_07, lean
 
 # Keywords that exist only in drafts after 7: a draft-07 validator would ignore them, so none may appear.
 LATER_KEYWORDS = {"prefixItems", "$dynamicRef", "$dynamicAnchor", "$anchor", "$recursiveRef", "unevaluatedItems",
@@ -16,6 +18,17 @@ LATER_KEYWORDS = {"prefixItems", "$dynamicRef", "$dynamicAnchor", "$anchor", "$r
                   "$vocabulary"}
 # Beside a `$ref`, draft-07 ignores every keyword: only annotations may stand there.
 ANNOTATIONS = {"$ref", "description", "title", "default", "examples", "readOnly"}
+
+
+class Inner(BaseModel):
+    n: int
+
+
+class Row(BaseModel):
+    size: float | None = Field(default=None, description="GB")
+    kind: Literal["a", "b"] | None = None
+    when: datetime | None = None
+    inner: Inner | None = None
 
 
 def subschemas(schema: Any, path: str = "#") -> list[tuple[str, dict[str, Any]]]:
@@ -80,3 +93,17 @@ async def test_input_schemas_leave_out_titles_and_null_defaults(client: ClientSe
     assert {"ChatMessage", "ToolDefinition"} <= set(chat["$defs"]) and "title" not in chat["$defs"]["ChatMessage"]
     # Nullable arguments keep an anyOf of single types (Gemini's function declarations take one type each).
     assert chat["properties"]["temperature"]["anyOf"][1] == {"type": "null"}
+
+
+def test_an_optional_value_is_one_type_list_that_means_the_same() -> None:
+    schema = lean(Row.model_json_schema())
+    assert schema["properties"]["size"] == {"type": ["number", "null"], "default": None, "description": "GB"}
+    assert schema["properties"]["kind"]["enum"] == ["a", "b", None]
+    assert schema["properties"]["when"]["type"] == ["string", "null"]
+    assert "anyOf" in schema["properties"]["inner"]  # beside a $ref nothing may stand: kept as pydantic wrote it
+    check = Draft7Validator(schema)
+    for good in ({}, {"size": 1.5, "kind": "a", "when": "2026-12-03T10:00:00Z"}, {"size": None, "kind": None},
+                 {"inner": {"n": 1}}, {"inner": None}):
+        assert check.is_valid(good), good
+    for bad in ({"size": "1"}, {"kind": "c"}, {"when": 3}, {"inner": {"n": "x"}}):
+        assert not check.is_valid(bad), bad

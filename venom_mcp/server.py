@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import re
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.fastmcp import FastMCP
 from mcp.shared.exceptions import McpError
-from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, ErrorData, GetPromptResult
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, ErrorData, GetPromptResult, TextContent
 
 from .app import App
 from .errors import ConfigError, NotFound
@@ -134,7 +135,7 @@ class VenomMCP(FastMCP):
         finally:
             tool_context.reset(token)
         if isinstance(result, tuple) and len(result) == 2:  # (content blocks, structured dict)
-            return CallToolResult(content=list(result[0]), structuredContent=result[1], isError=False)
+            return CallToolResult(content=_compact(list(result[0])), structuredContent=result[1], isError=False)
         return result if isinstance(result, CallToolResult) else CallToolResult(content=list(result), isError=False)
 
     # FastMCP raises plain exceptions for an unknown resource or prompt, which the low-level server answers with
@@ -381,3 +382,15 @@ def serve_http(app: App, host: str, port: int) -> None:
 
     asgi = http_app(app, host, port)
     uvicorn.run(asgi, host=host, port=port, log_level="warning", lifespan="on")
+
+
+def _compact(blocks: list[Any]) -> list[Any]:
+    """The JSON text block without FastMCP's two-space indentation: many clients hand the text, not the structured
+    content, to the model, which pays a token for each indent (a 12-row catalog: a third of its size)."""
+    if len(blocks) != 1 or not isinstance(blocks[0], TextContent):
+        return blocks
+    try:
+        value = json.loads(blocks[0].text)
+    except ValueError:
+        return blocks  # plain text stays as it is
+    return [TextContent(type="text", text=json.dumps(value, ensure_ascii=False, separators=(",", ":")))]

@@ -26,10 +26,12 @@ Provider = Annotated[
 Query = Annotated[
     str | None, Field(default=None, max_length=200)
 ]
-Name = Annotated[
+# install_model shows what a model name looks like, once; the other tools name models installed_models lists.
+NewName = Annotated[
     ModelName,
     Field(description="e.g. llama3.2:1b, org/repo, org/repo:Q4_K_M."),
 ]
+Name = ModelName
 OptionalRuntime = Annotated[
     RuntimeName | None,
     Field(default=None),

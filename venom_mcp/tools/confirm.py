@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ..errors import Conflict, InvalidArgument
 from ..services.confirm import Confirm
 
-ConfirmFlag = Annotated[bool, Field(strict=True, description="Go ahead without asking (clients that cannot ask).")]
+ConfirmFlag = Annotated[bool, Field(strict=True, description="Skip the question (clients that cannot ask).")]
 
 
 class Answer(BaseModel):

@@ -19,7 +19,7 @@ from ..records import (
     ProviderName,
     RuntimeName,
 )
-from .arguments import Name, OperationId, OptionalRuntime, Provider
+from .arguments import Name, NewName, OperationId, OptionalRuntime, Provider
 from .confirm import ConfirmFlag, asker
 from .meta import ToolBase, tool
 
@@ -34,7 +34,7 @@ class LifecycleTools(ToolBase):
     @tool("Install a model", open_world=True)
     async def install_model(
         self,
-        name: Name,
+        name: NewName,
         provider: Provider,
         ctx: Context,  # type: ignore[type-arg]
         runtime: OptionalRuntime = None,
@@ -104,11 +104,9 @@ class LifecycleTools(ToolBase):
         self, name: Name, runtime: RuntimeName,
         force: Annotated[bool, Field(strict=True, description="Activate even if check_fit says no.")] = False,
     ) -> ActiveRuntime:
-        """Make an installed model active on ollama, vllm or llamacpp: restarts that runtime with it, stops
-        the other local servers venom-mcp runs, and checks that it answers, else rolls back. Ollama models run on
-        ollama, Hub models on vllm or (GGUF) llamacpp, and on ray: a Serve application on the Ray cluster at
-        RAY_ADDRESS (vLLM or llama.cpp replicas, options from model_config), removed again if it does not come up.
-        Refused when check_fit says no, unless force=true."""
+        """Serve an installed model: restarts its runtime with it (Ollama models on ollama; Hub models on vllm,
+        GGUF on llamacpp, or on ray as a Serve application at RAY_ADDRESS), stops the other local servers, and
+        rolls back unless it answers. Refused when check_fit says no, unless force=true."""
         return await self.app.runtimes.activate(name, runtime, force)
 
     @tool("Will it fit?", read_only=True, open_world=True)

@@ -37,9 +37,8 @@ class RuntimeTools(ToolBase):
         confirm: ConfirmFlag = False,
         ctx: Context | None = None,  # type: ignore[type-arg]
     ) -> ServerStatus:
-        """Start, stop or restart a local runtime server; start waits until it answers. A server venom-mcp
-        did not start is stopped only with force=true. ray: the configured model's Serve application (restart
-        rolls its replicas); the cluster itself is never started or stopped."""
+        """Start, stop or restart a local runtime server; start waits until it answers. One venom-mcp did not
+        start is stopped only with force=true. ray: its Serve application, never the cluster."""
         if action == "stop" and (ask := asker(ctx, confirm, "control_runtime")) is not None:
             await ask(f"Stop the {server} server? Requests to it fail until it is started again.")
         return await self.app.runtimes.control(server, action, force)
@@ -51,9 +50,8 @@ class RuntimeTools(ToolBase):
         confirm: ConfirmFlag = False,
         ctx: Context | None = None,  # type: ignore[type-arg]
     ) -> UnloadResult:
-        """Free memory: unload Ollama's models and stop the vLLM/llama.cpp servers venom-mcp runs (others are
-        named in `errors`). runtime=ray deletes the Serve applications venom-mcp deployed, never others.
-        activate_model loads the active model again."""
+        """Free memory: unload Ollama's models, stop the vLLM/llama.cpp servers and delete the Ray Serve
+        applications venom-mcp runs (others are named in `errors`). activate_model loads one again."""
         if (ask := asker(ctx, confirm, "unload_models")) is not None:
             where = runtime or "every local runtime"
             await ask(f"Unload the models of {where}? Answers wait for a model to load again (activate_model).")

@@ -81,6 +81,7 @@ class FitService:
         # Hub metadata check_fit read, by (repo, quantization, GGUF?): an install right after it is checked exactly
         # without reading the file's head again.
         self._read: dict[tuple[str, str | None, bool], sources.Found] = {}
+        self._installed_read: dict[tuple[str, str | None, str], sources.Found] = {}
 
     # ---- the tool ----------------------------------------------------------------------------------
 
@@ -172,12 +173,21 @@ class FitService:
             return None
 
     async def _from_installed(self, entry: ModelMetadata) -> sources.Found:
+        """An installed model's facts do not change until it is installed again (a new digest or install time):
+        read once, not at every check_fit or activation (an Ollama /api/show, a GGUF header)."""
+        key = (entry.name, entry.sha256, str(entry.installed_at))
+        if (known := self._installed_read.get(key)) is not None:
+            return known
         if entry.provider == "ollama":
-            return await self._from_ollama(entry.name, entry)
-        if not entry.local_path:
+            found = await self._from_ollama(entry.name, entry)
+        elif not entry.local_path:
             raise NotFound(f"{entry.name} has no local files recorded")
-        quant = entry.name.partition(":")[2] or None
-        return await sources.from_local(entry.local_path, entry.runtime, quant)
+        else:
+            found = await sources.from_local(entry.local_path, entry.runtime, entry.name.partition(":")[2] or None)
+        if len(self._installed_read) >= MAX_REMEMBERED:
+            self._installed_read.clear()
+        self._installed_read[key] = found
+        return found
 
     async def _from_ollama(self, name: str, entry: ModelMetadata | None = None) -> sources.Found:
         """A pulled model from Ollama's /api/show; one Ollama does not hold (or while it is down) from the

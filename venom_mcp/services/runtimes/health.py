@@ -62,8 +62,7 @@ class Health:
         started = time.monotonic()
         try:
             if table.spec(runtime).protocol == "ollama":
-                await self.ollama.version()
-                served = [str(m.get("name")) for m in await self.ollama.ps()]
+                served = [str(m.get("name")) for m in await self.ollama.ps()]  # answers only if it is Ollama
             else:
                 served = await served_models(self.http, table.endpoint(self.settings, runtime))
         except (UpstreamError, NotFound) as exc:
@@ -72,12 +71,13 @@ class Health:
 
     async def stray(self, runtime: str) -> system.Listener | None:
         """The process on the runtime's configured port when it is on this machine (None when not visible).
-        The one found last is checked first: finding it anew reads every process's sockets, tens of ms."""
+        The one found last is kept while it runs: finding it anew reads every process's sockets (tens of ms on a
+        busy machine), and a server does not hand its port to another process while it lives."""
         host, port = table.host_port(self.settings, runtime)
         if host not in LOOPBACK:
             return None
         known = self._listeners.get(int(port))
-        if known is not None and await asyncio.to_thread(system.still_listens, known, int(port)):
+        if known is not None and await asyncio.to_thread(system.still_running, known):
             return known
         found = await asyncio.to_thread(system.listener, int(port))
         if found is None:
@@ -89,8 +89,7 @@ class Health:
     async def server_status(self, runtime: str) -> ServerStatus:
         expected = self.state.configured(runtime)
         unit = self.unit(runtime)
-        record = await asyncio.to_thread(self.supervisor.record, runtime)
-        probe = await self.probe(runtime)
+        record, probe = await asyncio.gather(asyncio.to_thread(self.supervisor.record, runtime), self.probe(runtime))
         pid = record.pid if record else (await asyncio.to_thread(Systemd.main_pid, unit) if unit else None)
         command: str | None = None
         notes: list[str] = []

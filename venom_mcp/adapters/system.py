@@ -111,6 +111,19 @@ def memory() -> tuple[float, float, float]:
     return round(vm.total / 1e9, 2), round((vm.total - vm.available) / 1e9, 2), float(vm.percent)
 
 
+def disk_free(path: Path) -> int | None:
+    """Free bytes on the file system that holds `path` (its nearest existing folder: the cache may not exist yet)."""
+    import shutil
+
+    for folder in (path, *path.parents):
+        if folder.exists():
+            try:
+                return shutil.disk_usage(folder).free
+            except OSError:
+                return None
+    return None
+
+
 def folder_size(path: Path) -> int:
     """Bytes under `path`, each file once (the Hub cache links snapshots to blobs), links not followed."""
     total = 0

@@ -94,6 +94,7 @@ class Usage(Record):
     disk_usage_gb: float
     disk_limit_gb: float
     disk_usage_percent: float
+    disk_free_gb: float | None = Field(default=None, description="Free space on the disk of MODELS_CACHE_DIR.")
     cpu_usage_percent: float
     memory_total_gb: float
     memory_used_gb: float

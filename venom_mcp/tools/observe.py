@@ -27,6 +27,7 @@ class ObserveTools(ToolBase):
         limit = self.app.settings.models_max_disk_gb
         return Usage(
             disk_usage_gb=disk, disk_limit_gb=limit, disk_usage_percent=round(100 * disk / limit, 2),
+            disk_free_gb=round(readings["disk_free"] / 1e9, 2) if readings["disk_free"] is not None else None,
             cpu_usage_percent=readings["cpu"], memory_total_gb=total, memory_used_gb=used,
             memory_usage_percent=percent,
             gpu_usage_percent=gpu.utilization_percent if gpu else None,

@@ -224,10 +224,11 @@ class RuntimeController:
     async def usage(self) -> dict[str, Any]:
         """The raw readings for resource_usage (the tool shapes them)."""
         cache = self.settings.models_cache_dir
-        cpu, memory, gpu, cache_bytes = await asyncio.gather(
+        cpu, memory, gpu, cache_bytes, disk_free = await asyncio.gather(
             asyncio.to_thread(system.cpu_percent), asyncio.to_thread(system.memory),
             asyncio.to_thread(system.NVML.read),
             asyncio.to_thread(system.folder_size, cache) if cache.exists() else _zero(),
+            asyncio.to_thread(system.disk_free, cache),
         )
         nodes = None
         if self.cluster is not None and profile.allowed(self.settings, "ray"):
@@ -235,7 +236,8 @@ class RuntimeController:
                 nodes = await self.cluster.nodes()
             except VenomError:
                 nodes = None  # no cluster answering: resource_usage shows this machine only
-        return {"cpu": cpu, "memory": memory, "gpu": gpu, "cache_bytes": cache_bytes, "cluster_nodes": nodes}
+        return {"cpu": cpu, "memory": memory, "gpu": gpu, "cache_bytes": cache_bytes, "disk_free": disk_free,
+                "cluster_nodes": nodes}
 
 
 async def _zero() -> int:

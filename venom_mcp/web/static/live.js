@@ -77,10 +77,13 @@ export function drawGauges() {
     t("resources.quota", { used: gb(usage.disk_usage_gb), total: gb(usage.disk_limit_gb) }));
 }
 
-// What an install may still take under MODELS_MAX_DISK_GB (null before the first reading).
+// What an install may still take: what MODELS_MAX_DISK_GB leaves, or less when the disk itself has less free
+// (null before the first reading).
 export function freeDiskGb() {
   const usage = live.usage;
-  return usage ? Math.max(0, usage.disk_limit_gb - usage.disk_usage_gb) : null;
+  if (!usage) return null;
+  const quota = Math.max(0, usage.disk_limit_gb - usage.disk_usage_gb);
+  return usage.disk_free_gb == null ? quota : Math.min(quota, usage.disk_free_gb);
 }
 
 // ---- alerts -----------------------------------------------------------------------------------------------

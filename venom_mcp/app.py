@@ -1,4 +1,7 @@
-"""Composition root: builds Settings, adapters and services once, and closes what they opened."""
+"""Composition root: builds Settings, adapters and services once, and closes what they opened.
+
+Each part is imported where it is first built: a server answers initialize and tools/list before any service is
+needed, and importing them all costs a noticeable part of its cold start (bench/startup.py)."""
 
 from __future__ import annotations
 
@@ -7,32 +10,26 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from .adapters.huggingface import HubAdapter, HubDownloads
-from .adapters.news import NewsAdapter
-from .adapters.ollama import OllamaAdapter
-from .adapters.ollama_library import OllamaLibraryAdapter
-from .adapters.ollama_registry import OllamaRegistryAdapter
-from .adapters.openai_compat import OpenAIClients
-from .adapters.processes import ProcessSupervisor
-from .cache import TTLCache
 from .config import Settings
-from .services.catalog import CatalogService
-from .services.chat import ChatService
-from .services.fit import FitService
-from .services.governance import Governance
-from .services.model_config import ModelConfigService
-from .services.operations import Operations
-from .services.registry import ModelRegistry
-from .services.runtime_state import RequestGates, RuntimeState
-from .services.runtimes import RuntimeController
-from .services.runtimes.health import Health
-from .services.runtimes.ray import RayRuntime
-from .services.translation import TranslationService
-from .services.translation_text import TranslationCache
 
 if TYPE_CHECKING:
+    from .adapters.huggingface import HubAdapter, HubDownloads
+    from .adapters.ollama import OllamaAdapter
+    from .adapters.openai_compat import OpenAIClients
+    from .cache import TTLCache
     from .services.alerts import Alerts, Probes
+    from .services.catalog import CatalogService
+    from .services.chat import ChatService
+    from .services.fit import FitService
+    from .services.governance import Governance
     from .services.mcp_import import McpImporter
+    from .services.model_config import ModelConfigService
+    from .services.operations import Operations
+    from .services.registry import ModelRegistry
+    from .services.runtime_state import RequestGates, RuntimeState
+    from .services.runtimes import RuntimeController
+    from .services.runtimes.ray import RayRuntime
+    from .services.translation import TranslationService
 
 USER_AGENT = "venom-mcp/0.1 (+https://github.com/venom-mcp)"
 
@@ -53,41 +50,61 @@ class App:
 
     @cached_property
     def cache(self) -> TTLCache:
+        from .cache import TTLCache
+
         return TTLCache(self.settings.path("cache"), self.settings.cache_ttl_seconds)
 
     @cached_property
     def hub(self) -> HubAdapter:
+        from .adapters.huggingface import HubAdapter
+
         token = self.settings.hf_token.get_secret_value() if self.settings.hf_token else None
         return HubAdapter(self.settings.hf_endpoint, token, self.settings.http_timeout_seconds)
 
     @cached_property
     def catalog(self) -> CatalogService:
+        from .adapters.news import NewsAdapter
+        from .adapters.ollama_library import OllamaLibraryAdapter
+        from .services.catalog import CatalogService
+
         library = OllamaLibraryAdapter(self.settings.ollama_library_url, self.http)
         news = NewsAdapter(self.hub, self.http, self.settings.http_timeout_seconds)
         return CatalogService(self.cache, self.hub, library, news)
 
     @cached_property
     def ollama(self) -> OllamaAdapter:
+        from .adapters.ollama import OllamaAdapter
+
         return OllamaAdapter(self.settings.ollama_host, self.http)
 
     @cached_property
     def operations(self) -> Operations:
+        from .services.operations import Operations
+
         return Operations(self.settings.path("operations.json"))
 
     @cached_property
     def downloads(self) -> HubDownloads:
+        from .adapters.huggingface import HubDownloads
+
         return HubDownloads(self.hub, self.settings.models_cache_dir)
 
     @cached_property
     def runtime_state(self) -> RuntimeState:
+        from .services.runtime_state import RuntimeState
+
         return RuntimeState(self.settings.path("runtime.json"))
 
     @cached_property
     def gates(self) -> RequestGates:
+        from .services.runtime_state import RequestGates
+
         return RequestGates()
 
     @cached_property
     def registry(self) -> ModelRegistry:
+        from .services.registry import ModelRegistry
+
         registry = ModelRegistry(
             self.settings, ollama=self.ollama, downloads=self.downloads, operations=self.operations,
             http=self.http, catalog=self.catalog, state=self.runtime_state,
@@ -100,6 +117,10 @@ class App:
 
     @cached_property
     def runtimes(self) -> RuntimeController:
+        from .adapters.processes import ProcessSupervisor
+        from .services.runtimes import RuntimeController
+        from .services.runtimes.health import Health
+
         supervisor = ProcessSupervisor(self.settings.path("run"), self.settings.path("logs"))
         health = Health(self.settings, self.runtime_state, self.ollama, self.http, supervisor, self.governance.mask)
         controller = RuntimeController(health, self.registry, self.operations, self.gates, self.openai_clients,
@@ -110,6 +131,9 @@ class App:
 
     @cached_property
     def fit(self) -> FitService:
+        from .adapters.ollama_registry import OllamaRegistryAdapter
+        from .services.fit import FitService
+
         registry = OllamaRegistryAdapter(self.settings.ollama_registry_url, self.http)
         service = FitService(self.settings, hub=self.hub, ollama=self.ollama, ollama_registry=registry,
                              registry=self.registry)
@@ -119,11 +143,15 @@ class App:
     @cached_property
     def ray(self) -> RayRuntime:
         """The `ray` runtime: Serve applications on a cluster the user runs (RAY_ADDRESS)."""
+        from .services.runtimes.ray import RayRuntime
+
         return RayRuntime(self.settings, self.runtime_state, self.http, self.openai_clients, self.governance.mask,
                           overrides=self.model_config.stored)
 
     @cached_property
     def chat(self) -> ChatService:
+        from .services.chat import ChatService
+
         service = ChatService(self.settings, self.runtime_state, self.gates, self.registry, self.ollama,
                               self.openai_clients, self.governance)
         service.overrides = self.model_config.overrides
@@ -131,10 +159,15 @@ class App:
 
     @cached_property
     def model_config(self) -> ModelConfigService:
+        from .services.model_config import ModelConfigService
+
         return ModelConfigService(self.settings, self.registry)
 
     @cached_property
     def translation(self) -> TranslationService:
+        from .services.translation import TranslationService
+        from .services.translation_text import TranslationCache
+
         cache = TranslationCache(self.settings.path("cache", "translations.json"))
         return TranslationService(self.chat, cache)
 
@@ -146,6 +179,8 @@ class App:
 
     @cached_property
     def governance(self) -> Governance:
+        from .services.governance import Governance
+
         governance = Governance(self.settings, self.settings.path("requests.json"))
         governance.listeners.append(lambda record: self.alerts.record_call(record))  # a failed call alerts at once
         return governance
@@ -162,6 +197,8 @@ class App:
 
     @cached_property
     def openai_clients(self) -> OpenAIClients:
+        from .adapters.openai_compat import OpenAIClients
+
         return OpenAIClients(self.settings.llm_timeout_seconds)
 
     async def aclose(self) -> None:

@@ -29,6 +29,8 @@ from tests.browser_pages import (
 from tests.fakes.hub import TINY_GGUF
 from tests.fakes.ollama import FakeOllama
 from venom_mcp.records import ClusterNode, ClusterReplica
+from venom_mcp.services.fit.estimate import RAM_RESERVE
+from venom_mcp.services.fit.memory import Memory
 
 GGUF = f"{TINY_GGUF}:Q4_K_M"
 
@@ -282,4 +284,42 @@ def test_runtime_panels_draw_the_fields_a_cluster_runtime_reports(browser: Brows
         expect(drawn.locator('dd[data-field="head_address"]')).to_have_text("10.0.0.5:6379")  # an unknown scalar
         expect(page.locator('#runtime [data-field="active-provider"]')).to_have_text("ray")
         shot(page, shots, "runtime-cluster-fields.png", "#runtimes")
+        assert page.errors == [], page.errors  # type: ignore[attr-defined]
+
+
+async def _one_megabyte() -> Memory:
+    return Memory(ram_free=RAM_RESERVE + 1_000_000)  # not even the weights of the tiny model
+
+
+def test_a_model_that_will_not_fit_is_installed_only_when_the_user_says_so(
+        runtime_settings: dict[str, Any], hub_url: str, browser: Browser, tmp_path: Path) -> None:
+    """check_fit says `no`: the install is refused with the server's numbers, the page asks whether to install it
+    all the same, and only a yes sends force=true."""
+    shots = artifacts(tmp_path)
+    with served(runtime_settings, hub_url, browser) as (url, app):
+        app.fit.probe = _one_megabyte  # the free memory this test says, not this machine's
+        page = open_page(browser, url)
+        # The first catalog (trending) is drawn before searching, so that it cannot land over the search's answer.
+        expect(page.locator("#catalog tbody tr").first).to_be_visible(timeout=LONG_MS)
+        page.get_by_label("Catalog").select_option("huggingface")
+        page.get_by_label("Search", exact=True).fill("tiny-GGUF")
+        page.get_by_role("button", name="Search", exact=True).click()
+        badge = page.locator(f'#catalog tr[data-model="{TINY_GGUF}"] [data-field="fit"]')
+        expect(badge).to_have_attribute("data-verdict", "no", timeout=LONG_MS)
+        button = page.locator("#catalog").get_by_role("button", name=f"Install {TINY_GGUF}")
+
+        asked: list[str] = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        button.click()
+        expect(page.locator("#notice")).to_contain_text("will not fit")
+        assert len(asked) == 1 and "will not fit" in asked[0] and asked[0].endswith("Install it anyway?"), asked
+        assert rest(url, "GET", "/models/operations")["count"] == 0, "declined: nothing started"
+
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+        button.click()
+        row = page.locator("#operations-list li").filter(has_text=TINY_GGUF)
+        expect(row.locator('[data-field="status"]')).to_have_text("completed", timeout=LONG_MS)
+        operation = rest(url, "GET", "/models/operations")["operations"][0]
+        assert operation["status"] == "completed" and "force=true" in operation["message"], operation
+        shot(page, shots, "forced-install.png")
         assert page.errors == [], page.errors  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 // life), and installs, which ask first when the download is over LARGE_GB, naming its size and the free disk.
 "use strict";
 
-import { api } from "./net.js";
+import { api, forceable } from "./net.js";
 import { gb, number, t } from "./i18n.js";
 import { freeDiskGb } from "./live.js";
 
@@ -103,7 +103,15 @@ export async function install(button, notify) {
     });
     if (!window.confirm(question)) return null;
   }
-  const data = await api("POST", "/models/registry/install", { name, provider: button.dataset.provider });
+  const body = { name, provider: button.dataset.provider };
+  let data;
+  try {
+    data = await api("POST", "/models/registry/install", body);
+  } catch (error) {
+    // It will not fit: the server's numbers, and the user's choice to install it all the same.
+    if (!forceable(error) || !window.confirm(t("install.confirm_force", { reason: error.message }))) throw error;
+    data = await api("POST", "/models/registry/install", { ...body, force: true });
+  }
   notify(t("notice.install_started", { name: data.operation.model_name }));
   return data;
 }

@@ -2,7 +2,7 @@
 // REST API, follows operations over their event stream, and draws the live state (live.js, runtimes.js).
 "use strict";
 
-import { API, TOKEN_KEY, Unauthorized, api, hooks, readEvents, send } from "./net.js";
+import { API, TOKEN_KEY, Unauthorized, api, forceable, hooks, readEvents, send } from "./net.js";
 import { choose, language, loadCatalogs, size, t, translatePage, when } from "./i18n.js";
 import { drawAlerts, drawGauges, onAlerts, onRuntime, startLive } from "./live.js";
 import { control, drawRuntimes, moveTab, repair, selectTab } from "./runtimes.js";
@@ -139,7 +139,13 @@ const actions = {
   async activate(button) {
     const { name, runtime } = button.dataset;
     notify(t("notice.activating", { name, runtime }));
-    const data = await api("POST", "/models/activate", { name, runtime });
+    let data;
+    try {
+      data = await api("POST", "/models/activate", { name, runtime });
+    } catch (error) {
+      if (!forceable(error) || !window.confirm(t("installed.confirm_force", { reason: error.message }))) throw error;
+      data = await api("POST", "/models/activate", { name, runtime, force: true });
+    }
     // The fit check's warning (CPU only, partly on the GPU) comes in the server's words.
     const [, warning] = String(data.message || "").split("; warning: ");
     notify(t("notice.activated", { name: data.active.model, runtime: data.active.provider })

@@ -8,6 +8,19 @@ const RETRY_MS = 3000; // a live stream that broke is opened again after this lo
 
 export class Unauthorized extends Error {}
 
+// A refusal by the REST API, with its HTTP status (409: a conflict, such as a model that will not fit).
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// A refusal that force=true overrides: check_fit said the model will not fit (the message gives the numbers).
+export function forceable(error) {
+  return error instanceof ApiError && error.status === 409 && /force=true/.test(error.message);
+}
+
 // What the page does when the server refuses the token, or becomes (un)reachable: set by dashboard.js.
 export const hooks = { unauthorized: () => {}, reachable: (_error) => {} };
 
@@ -40,7 +53,7 @@ export async function api(method, path, body) {
   }
   const response = await send(API + path, options);
   const data = await response.json().catch(() => ({ success: false, error: `HTTP ${response.status}` }));
-  if (!response.ok || data.success === false) throw new Error(data.error || `HTTP ${response.status}`);
+  if (!response.ok || data.success === false) throw new ApiError(data.error || `HTTP ${response.status}`, response.status);
   return data;
 }
 

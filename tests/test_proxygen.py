@@ -24,6 +24,7 @@ from semantic_kernel import Kernel
 from semantic_kernel.functions import KernelArguments, KernelFunction
 
 from tests.fakes.odd_names_server import HOSTILE_DESCRIPTION, NAMES
+from venom_mcp.cli.proxygen import main
 from venom_mcp.services.proxygen import (
     KERNEL_NAME,
     ServerLaunch,
@@ -37,7 +38,6 @@ from venom_mcp.services.proxygen import (
     write_proxy,
     write_spec,
 )
-from venom_mcp.services.proxygen.command import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,6 @@
-"""`python -m venom_mcp.services.proxygen`, the same as `venom-mcp proxygen`."""
+"""`python -m venom_mcp.services.proxygen` (the command generated proxies name), the same as `venom-mcp proxygen`:
+the command line itself lives with the other commands, in venom_mcp/cli."""
 
-from .command import main
+from ...cli.proxygen import main
 
 raise SystemExit(main())

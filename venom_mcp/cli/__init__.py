@@ -73,19 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["proxygen"]:  # a generator of files, needing no server settings
-        from .services.proxygen.command import main as proxygen_main
+        from .proxygen import main as proxygen_main
 
         return proxygen_main(argv[1:])
     args = _parser().parse_args(argv)
-    from .app import App
-    from .errors import VenomError
-    from .logs import configure
+    from ..app import App
+    from ..errors import VenomError
+    from ..logs import configure
 
     try:
         app = App()
         if args.command == "serve":
             configure(app.settings)
-            from .server import serve_http, serve_stdio
+            from ..server import serve_http, serve_stdio
 
             if args.transport == "http":
                 serve_http(app, args.host, args.port)
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _list_tools(app: Any) -> int:
-    from .tools import ToolCatalog
+    from ..tools import ToolCatalog
 
     for tool in ToolCatalog(app).infos():
         summary = tool.description.strip().splitlines()[0] if tool.description.strip() else ""
@@ -129,9 +129,9 @@ async def _proxies(app: Any, check: bool) -> int:
 async def _call(app: Any, name: str, arguments: dict[str, Any], as_text: set[str]) -> int:
     from mcp.shared.memory import create_connected_server_and_client_session
 
-    from .server import build_server
-    from .textargs import from_text, json_type
-    from .tools import ToolCatalog
+    from ..server import build_server
+    from ..textargs import from_text, json_type
+    from ..tools import ToolCatalog
 
     if name in LONG_TOOLS:
         # The process ends with the call, so a background install would die with it: wait, with a bar.

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import check_proxy, load_spec, proxy_path, write_proxy
+from ..services.proxygen import check_proxy, load_spec, proxy_path, write_proxy
 
 
 def main(argv: list[str] | None = None) -> int:

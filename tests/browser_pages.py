@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 
 from tests.conftest import STUB, build, http_served
 from venom_mcp.app import App
@@ -29,6 +30,29 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 TIMEOUT_MS = 30_000
 LONG_MS = 90_000  # a runtime start, an install, a watcher round: generous on a busy 2-core machine
 REST_TIMEOUT = 120
+
+
+def require_chromium() -> None:
+    """At the top of a browser test module: skip it without Chromium, or fail it where the browser is required
+    (VENOM_REQUIRE_BROWSER=1, as scripts/test.sh sets)."""
+    if not Path(CHROMIUM).exists():
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium; scripts/test.sh does)"
+        if os.environ.get("VENOM_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason, allow_module_level=True)
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright, for one test module (the `browser` fixture of conftest.py)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 def artifacts(tmp_path: Path) -> Path:

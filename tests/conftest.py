@@ -217,3 +217,12 @@ def build(values: dict[str, Any], **overrides: Any) -> App:
     return App(make_settings(home, hub_url, library_url, **values))
 
 
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium for a browser test module (tests/browser_pages.py); imported only by the tests that use it."""
+    from tests.browser_pages import chromium
+
+    with chromium() as launched:
+        yield launched

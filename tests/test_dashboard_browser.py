@@ -8,7 +8,6 @@ instead, when set)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +17,11 @@ import httpx
 import pytest
 
 from tests.browser_pages import (
-    ARGS,
-    CHROMIUM,
     LONG_MS,
     TIMEOUT_MS,
     artifacts,
     expected_failure,
+    require_chromium,
     rest,
     served,
 )
@@ -36,23 +34,11 @@ from venom_mcp.web.i18n import catalog
 GGUF = f"{TINY_GGUF}:Q4_K_M"  # one quantization of the repo is what gets installed
 README = Path(__file__).parents[1] / "README.md"
 
-if not Path(CHROMIUM).exists():
-    reason = f"no Chromium at {CHROMIUM} (apt-get install chromium; scripts/test.sh does)"
-    if os.environ.get("VENOM_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
+require_chromium()
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -6,21 +6,16 @@ writes the page's DOM: the server's event streams do. Screenshots land in the te
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.browser_pages import (
-    ARGS,
-    CHROMIUM,
     LONG_MS,
     TIMEOUT_MS,
     artifacts,
     expected_failure,
     install,
+    require_chromium,
     rest,
     served,
     server_status,
@@ -34,23 +29,11 @@ from venom_mcp.services.fit.memory import Memory
 
 GGUF = f"{TINY_GGUF}:Q4_K_M"
 
-if not Path(CHROMIUM).exists():
-    reason = f"no Chromium at {CHROMIUM} (apt-get install chromium; scripts/test.sh does)"
-    if os.environ.get("VENOM_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
+require_chromium()
 
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Locator, Page, expect  # noqa: E402
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser: Browser, url: str) -> Page:

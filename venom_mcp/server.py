@@ -135,7 +135,8 @@ class VenomMCP(FastMCP):
         finally:
             tool_context.reset(token)
         if isinstance(result, tuple) and len(result) == 2:  # (content blocks, structured dict)
-            return CallToolResult(content=_compact(list(result[0])), structuredContent=result[1], isError=False)
+            return CallToolResult(content=_as_text(list(result[0]), result[1]), structuredContent=result[1],
+                                  isError=False)
         return result if isinstance(result, CallToolResult) else CallToolResult(content=list(result), isError=False)
 
     # FastMCP raises plain exceptions for an unknown resource or prompt, which the low-level server answers with
@@ -384,13 +385,10 @@ def serve_http(app: App, host: str, port: int) -> None:
     uvicorn.run(asgi, host=host, port=port, log_level="warning", lifespan="on")
 
 
-def _compact(blocks: list[Any]) -> list[Any]:
-    """The JSON text block without FastMCP's two-space indentation: many clients hand the text, not the structured
-    content, to the model, which pays a token for each indent (a 12-row catalog: a third of its size)."""
+def _as_text(blocks: list[Any], structured: Any) -> list[Any]:
+    """The text block as the structured content's compact JSON (what MCP asks the text to be), not FastMCP's
+    two-space-indented dump of it: many clients hand the text, not the structured content, to the model, which
+    pays a token for each indent (a 12-row catalog: a third of its size)."""
     if len(blocks) != 1 or not isinstance(blocks[0], TextContent):
         return blocks
-    try:
-        value = json.loads(blocks[0].text)
-    except ValueError:
-        return blocks  # plain text stays as it is
-    return [TextContent(type="text", text=json.dumps(value, ensure_ascii=False, separators=(",", ":")))]
+    return [TextContent(type="text", text=json.dumps(structured, ensure_ascii=False, separators=(",", ":")))]

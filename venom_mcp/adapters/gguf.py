@@ -254,6 +254,20 @@ class HeadReader:
             self._want = min(self._limit, max(short.needed + 64 * 1024, 2 * self._want))
             return None
 
+    def add_or_raise(self, part: bytes, what: str, bad: type[Exception]) -> HeadRead | None:
+        """`add`, its failures as the caller's errors naming the file (`what`: "Q4.gguf of org/repo"): `bad` for a
+        file that is not a (whole) GGUF file, UpstreamError for a header past the limit."""
+        from ..errors import UpstreamError
+
+        try:
+            return self.add(part)
+        except EndedInHeader as exc:
+            raise bad(f"{what} ends inside its GGUF header") from exc
+        except HeaderTooLarge as exc:
+            raise UpstreamError(f"{what}: {exc}; not read further") from exc
+        except NotGGUF as exc:
+            raise bad(f"{what} is not a GGUF file ({exc})") from exc
+
 
 __all__ = [
     "FILE_TYPES",

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import InvalidArgument, NotFound, UpstreamError
-from .gguf import HEAD_FIRST, HEAD_MAX, EndedInHeader, HeaderTooLarge, HeadRead, HeadReader, NotGGUF
+from .gguf import HEAD_FIRST, HEAD_MAX, HeadRead, HeadReader
 from .upstream import Upstream
 
 MEDIA_MODEL = "application/vnd.ollama.image.model"
@@ -120,14 +120,7 @@ class OllamaRegistryAdapter:
         while True:
             start, stop = reader.next_range
             part = await self._range(url, start, stop, manifest.name)
-            try:
-                done = reader.add(part)
-            except EndedInHeader as exc:
-                raise UpstreamError(f"the model file of {manifest.name} ends inside its GGUF header") from exc
-            except HeaderTooLarge as exc:
-                raise UpstreamError(f"{manifest.name}: {exc}; not read further") from exc
-            except NotGGUF as exc:
-                raise UpstreamError(f"the model layer of {manifest.name} is not a GGUF file ({exc})") from exc
+            done = reader.add_or_raise(part, f"the model file of {manifest.name}", UpstreamError)
             if done is not None:
                 return done
 

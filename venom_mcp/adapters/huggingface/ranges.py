@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...aio import run_blocking
 from ...errors import InvalidArgument, UpstreamError
-from ..gguf import HEAD_FIRST, HEAD_MAX, EndedInHeader, HeaderTooLarge, HeadRead, HeadReader, NotGGUF
+from ..gguf import HEAD_FIRST, HEAD_MAX, HeadRead, HeadReader
 from ..upstream import hub_failure
 
 if TYPE_CHECKING:
@@ -66,14 +66,7 @@ async def read_gguf_head(hub: HubAdapter, repo_id: str, path: str, revision: str
                 part = _fetch(hub, url, start, stop)
             except Exception as exc:
                 raise hub_failure(exc, hub.endpoint, repo_id, path) from exc
-            try:
-                done = reader.add(part)
-            except EndedInHeader as exc:
-                raise InvalidArgument(f"{path} of {repo_id} ends inside its GGUF header") from exc
-            except HeaderTooLarge as exc:
-                raise UpstreamError(f"{path} in {repo_id}: {exc}; not read further") from exc
-            except NotGGUF as exc:
-                raise InvalidArgument(f"{path} of {repo_id} is not a GGUF file ({exc})") from exc
+            done = reader.add_or_raise(part, f"{path} of {repo_id}", InvalidArgument)
             if done is not None:
                 return done
 

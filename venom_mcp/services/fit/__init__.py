@@ -18,7 +18,7 @@ import asyncio
 import logging
 import shlex
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ...adapters import runtimes as table
 from ...config import Settings
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MIN_CONTEXT = 256
 MAX_REMEMBERED = 256
+Key = TypeVar("Key")
 LLAMA_CPP_PYTHON_CONTEXT = 2048  # llama_cpp.server's --n_ctx default
 LLAMA_SERVER_CONTEXT = 4096  # llama-server's --ctx-size default
 
@@ -161,9 +162,7 @@ class FitService:
                 return known
             return await asyncio.to_thread(sources.from_plan, plan, self.settings.models_cache_dir)
         found = await sources.from_hub(self.hub, repo, quant or None, runtime)
-        if len(self._read) >= MAX_REMEMBERED:
-            self._read.clear()
-        self._read[(repo, found.shape.quantization, found.runtime != "vllm")] = found
+        _remember(self._read, (repo, found.shape.quantization, found.runtime != "vllm"), found)
         return found
 
     def _installed(self, name: str) -> ModelMetadata | None:
@@ -184,9 +183,7 @@ class FitService:
             raise NotFound(f"{entry.name} has no local files recorded")
         else:
             found = await sources.from_local(entry.local_path, entry.runtime, entry.name.partition(":")[2] or None)
-        if len(self._installed_read) >= MAX_REMEMBERED:
-            self._installed_read.clear()
-        self._installed_read[key] = found
+        _remember(self._installed_read, key, found)
         return found
 
     async def _from_ollama(self, name: str, entry: ModelMetadata | None = None) -> sources.Found:
@@ -313,6 +310,13 @@ def _needs(fit: Fit) -> str:
     usable = max(fit.ram_free_gb - RAM_RESERVE / GB, 0)
     return (f"needs {_size(fit.required_gb)} at {fit.context_length} tokens; {vram}{_size(fit.ram_free_gb)} RAM free "
             f"({_size(usable)} of it usable)")
+
+
+def _remember(store: dict[Key, sources.Found], key: Key, found: sources.Found) -> None:
+    """Keep what was read, in a store that starts over once it holds MAX_REMEMBERED (no unbounded growth)."""
+    if len(store) >= MAX_REMEMBERED:
+        store.clear()
+    store[key] = found
 
 
 def refusal(fit: Fit, doing: str) -> str:

@@ -14,12 +14,12 @@ if TYPE_CHECKING:
     from .app import App
     from .config import Settings
     from .records import Capabilities, CatalogModel, CatalogResult, InstalledModel, NewsItem, NewsResult, Operation
-    from .services.runtimes import parse_slash_command
+    from .services.slash import parse_slash_command
 
 _EXPORTS = {
     "App": "app",
     "ModelRegistry": "api",
-    "parse_slash_command": "services.runtimes",
+    "parse_slash_command": "services.slash",
     "Operation": "records",
     "Capabilities": "records",
     "InstalledModel": "records",

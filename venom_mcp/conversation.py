@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 
 from .records.wire_schema import compact
 
@@ -76,6 +76,19 @@ Messages = Annotated[list[ChatMessage] | None, Field(
     description="An OpenAI-style conversation instead of prompt (tool turns answer chat's tool_calls).")]
 System = Annotated[str | None, Field(default=None, max_length=20_000)]
 MaxTokens = Annotated[int, Field(strict=True, ge=1, le=32_768)]
+
+
+class Default(int):
+    """An argument's default that the caller left out: an int like any other (the schema shows it as one), but
+    chat's build() can tell it from the same number given, so a model's override (model_config) may take its place."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return handler(int)
+
+
+DEFAULT_MAX_TOKENS = Default(256)
+
 Temperature = Annotated[float | None, Field(default=None, strict=True, ge=0, le=2)]
 TopP = Annotated[float | None, Field(default=None, strict=True, ge=0, le=1)]
 TopK = Annotated[int | None, Field(default=None, strict=True, ge=0, le=100_000, description="0: no limit.")]

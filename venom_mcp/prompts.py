@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
-from .services.runtimes import SLASH_TARGETS
+from .services.slash import SLASH_TARGETS
 
 if TYPE_CHECKING:
     from mcp.server.fastmcp import FastMCP

@@ -2,7 +2,7 @@
 
 from .catalog import CatalogModel, CatalogResult, GGUFQuantization, NewsItem, NewsResult
 from .cluster import ClusterApplication, ClusterNode, ClusterReplica, NodeFit
-from .inference import ChatResult, TokenUsage, TranslateResult
+from .inference import ChatResult, ModelConfig, Overrides, ParameterInfo, TokenUsage, TranslateResult
 from .mcp_servers import ImportedServer, ImportedServers, RemovedServer
 from .models import (
     ACTIVE_STATUSES,
@@ -79,6 +79,7 @@ __all__ = [
     "InstalledModels",
     "LocalRuntime",
     "ModelCapabilities",
+    "ModelConfig",
     "ModelMetadata",
     "ModelMetrics",
     "ModelName",
@@ -90,6 +91,8 @@ __all__ = [
     "OperationList",
     "OperationStatus",
     "OperationType",
+    "Overrides",
+    "ParameterInfo",
     "Provider",
     "ProviderMetrics",
     "ProviderMetricsList",

@@ -7,14 +7,8 @@ from typing import Annotated
 from pydantic import Field
 
 from .. import conversation as chat_args
-from ..records import (
-    ChatResult,
-    ModelName,
-    TranslateResult,
-)
-from ..services.chat import build as build_chat
-from ..services.chat.request import DEFAULT_MAX_TOKENS
-from ..services.model_config import ModelConfig, Overrides
+from ..conversation import DEFAULT_MAX_TOKENS
+from ..records import ChatResult, ModelConfig, ModelName, Overrides, TranslateResult
 from .arguments import Name
 from .meta import ToolBase, tool
 
@@ -35,6 +29,8 @@ class InferenceTools(ToolBase):
         """Ask the active model (or `model`) a prompt or a conversation. Parameters the runtime does not take are
         named in `warnings`; response_format fills `parsed`, tools give `tool_calls`, think gives `thinking`; on
         failure VENOM_FALLBACK_ORDER is tried (`route_reason`)."""
+        from ..services.chat import build as build_chat  # the chat service's modules load with the first chat
+
         request = build_chat(
             prompt=prompt, messages=messages, system=system, model=model, max_tokens=max_tokens,
             temperature=temperature, top_p=top_p, top_k=top_k, seed=seed, stop=stop, repeat_penalty=repeat_penalty,

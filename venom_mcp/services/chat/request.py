@@ -8,27 +8,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import GetCoreSchemaHandler
-
 from ...adapters.generation import NAMES
-from ...conversation import ChatMessage, NamedToolChoice, ToolChoice, ToolDefinition
+from ...conversation import DEFAULT_MAX_TOKENS, ChatMessage, Default, NamedToolChoice, ToolChoice, ToolDefinition
 from ...errors import InvalidArgument
 from .structured import JsonAnswer, json_answer
 
 Think = bool | str  # True, False, "low", "medium", "high"
 THINK_LEVELS = ("low", "medium", "high")
 
-
-class Default(int):
-    """An argument's default that the caller left out: an int like any other (the schema shows it as one), but
-    build() can tell it from the same number given, so a model's override (model_config) may take its place."""
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
-        return handler(int)
-
-
-DEFAULT_MAX_TOKENS = Default(256)
 
 
 @dataclass(frozen=True)

@@ -17,24 +17,11 @@ from .. import profile
 from ..operations import Operations
 from ..registry import ModelRegistry
 from ..runtime_state import RequestGates
+from ..slash import SLASH_HELP, SLASH_TARGETS, parse_slash_command
 from .activation import Activation
 from .control import Control
 from .health import Health
 from .ray import RayRuntime
-
-SLASH_HELP = ("/gpt [model], /gem [model], /ollama <model>, /vllm <model>, /llamacpp <model>, /ray <model>, /status, "
-              "/models")
-SLASH_TARGETS = {"gpt": "openai", "gem": "google", "ollama": "ollama", "vllm": "vllm", "llamacpp": "llamacpp",
-                 "ray": "ray"}
-
-
-def parse_slash_command(text: str) -> tuple[str, str | None] | None:
-    """'/gem gemini-2.0-flash' -> ('gem', 'gemini-2.0-flash'); None when the text is not a slash command."""
-    text = text.strip()
-    if not text.startswith("/") or len(text) < 2:
-        return None
-    command, _, argument = text[1:].partition(" ")
-    return command.lower(), (argument.strip() or None)
 
 
 class RuntimeController:

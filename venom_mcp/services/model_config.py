@@ -22,10 +22,10 @@ from typing import Any
 from ..adapters.generation import parameters
 from ..adapters.ray.app_config import DEPLOYMENT_OPTIONS, OPTION_NAMES
 from ..config import Settings
+from ..conversation import DEFAULT_MAX_TOKENS
 from ..errors import InvalidArgument, NotFound, StateError, UpstreamError
 from ..records import ModelConfig
 from ..store import atomic_write_json, locked, read_json
-from .chat.request import DEFAULT_MAX_TOKENS
 from .chat.route import cloud_runtime
 from .overrides import CLUSTER_ENGINES, check, check_value, limits, ordered, together
 from .registry import ModelRegistry

@@ -8,6 +8,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -141,25 +142,54 @@ def folder_size(path: Path) -> int:
     return total
 
 
-def process_tree(pid: int) -> tuple[float, float] | None:
-    """(resident MB of the process and its children, uptime seconds), or None when it is gone."""
-    import time
+class ProcessTrees:
+    """Resident memory and uptime of a server's whole process tree (Ollama's runners, vLLM's workers count too).
 
-    import psutil
+    Finding a process's descendants reads every process's stat file: a few ms on a busy machine, most of what a
+    runtime_status call would cost. So the descendants found are kept per process and looked for again only when
+    its `hint` changes (what the server serves: Ollama starts a runner per loaded model), when one of them has
+    ended, or RESCAN_SECONDS after the last look; the memory itself is read fresh on every call."""
 
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
+    RESCAN_SECONDS = 10.0
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[Any, object, float, list[Any]]] = {}  # pid -> (process, hint, when, descendants)
+
+    def measure(self, pid: int, hint: object = None) -> tuple[float, float] | None:
+        """(resident MB of the process and its descendants, uptime seconds), or None when it is gone."""
+        import time
+
+        import psutil
+
+        try:
+            known = self._known.get(pid)
+            if known is not None and known[0].is_running():  # the same process (is_running checks pid reuse)
+                proc, seen_hint, when, children = known
+            else:
+                proc, seen_hint, when, children = psutil.Process(pid), None, float("-inf"), []
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                self._known.pop(pid, None)
+                return None
+            rss = proc.memory_info().rss
+            fresh = seen_hint == hint and time.monotonic() - when < self.RESCAN_SECONDS
+            if fresh:
+                try:
+                    rss += sum(child.memory_info().rss for child in children)
+                except psutil.Error:  # one has ended: look again
+                    fresh = False
+                    rss = proc.memory_info().rss
+            if not fresh:
+                children, when = proc.children(recursive=True), time.monotonic()
+                for child in children:
+                    try:
+                        rss += child.memory_info().rss
+                    except psutil.Error:
+                        continue
+            self._known[pid] = (proc, hint, when, children)
+            return round(rss / 2**20, 1), round(time.time() - proc.create_time(), 1)
+        except psutil.Error:
+            self._known.pop(pid, None)
             return None
-        rss = proc.memory_info().rss
-        for child in proc.children(recursive=True):
-            try:
-                rss += child.memory_info().rss
-            except psutil.Error:
-                continue
-        return round(rss / 2**20, 1), round(time.time() - proc.create_time(), 1)
-    except psutil.Error:
-        return None
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ class Health:
         self.last_error: dict[str, str] = {}  # why the last start failed, shown until it serves again
         self._ollama_service: bool | None = None  # whether an ollama.service unit exists (asked once)
         self._listeners: dict[int, system.Listener] = {}  # by port: the process last found listening there
+        self._trees = system.ProcessTrees()
 
     def endpoint(self, runtime: str) -> str:
         """The endpoint as shown in results, history and logs: a key in its URL is masked."""
@@ -121,7 +122,7 @@ class Health:
             status, error = "degraded", f"answered, but slowly ({probe.seconds:.1f} s)"
         else:
             status, error = "online", None
-        tree = await asyncio.to_thread(system.process_tree, pid) if pid else None
+        tree = await asyncio.to_thread(self._trees.measure, pid, tuple(probe.served)) if pid else None
         tuning = self.ollama_tuning(managed) if runtime == "ollama" else None
         if runtime == "ollama" and not unit and await self._ollama_unit_exists():
             notes.append("an ollama.service unit exists: set VENOM_OLLAMA_SYSTEMD_UNIT=ollama.service to let "

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .adapters.ollama import OllamaAdapter
     from .adapters.openai_compat import OpenAIClients
     from .cache import TTLCache
+    from .records import RequestRecord
     from .services.alerts import Alerts, Probes
     from .services.catalog import CatalogService
     from .services.chat import ChatService
@@ -189,11 +190,15 @@ class App:
     def alerts(self) -> Alerts:
         """The alert watcher; the transports start it (`alerts.start()`), aclose stops it."""
         from .services.alerts import Alerts, machine_probes
-        from .services.governance import HISTORY
 
         probes = machine_probes(self.settings, lambda: self.registry, lambda: self.runtimes).but(self._alert_probes)
-        return Alerts(self.settings, self.settings.venom_home / "alerts.json", probes,
-                      calls=lambda: self.governance.history(HISTORY))
+        return Alerts(self.settings, self.settings.venom_home / "alerts.json", probes, calls=self._recent_calls)
+
+    def _recent_calls(self) -> list[RequestRecord]:
+        """The model calls the alert watcher judges (governance loads with the first round, not with the server)."""
+        from .services.governance import HISTORY
+
+        return self.governance.history(HISTORY)
 
     @cached_property
     def openai_clients(self) -> OpenAIClients:

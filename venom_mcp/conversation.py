@@ -28,7 +28,7 @@ ToolName = Annotated[str, AfterValidator(_tool_name)]
 
 class _Part(BaseModel):
     # These models sit in chat's input schema, which an LLM reads on every turn: no titles, no null defaults.
-    model_config = ConfigDict(extra="ignore", json_schema_extra=compact)
+    model_config = ConfigDict(extra="ignore", json_schema_extra=compact, defer_build=True)
 
 
 class ToolCall(_Part):  # a function the model asked to call

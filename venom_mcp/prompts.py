@@ -6,9 +6,7 @@ Completions offer installed model names for the `model` arguments."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from .services.slash import SLASH_TARGETS
 
@@ -34,18 +32,26 @@ INSTALL_STEPS = """Help me install a language model{about}, step by step, with t
 
 
 def register(server: FastMCP, app: App) -> None:
-    """Add the prompts and the completion handler to the server (public FastMCP API only)."""
+    """Add the prompts and the completion handler to the server (public FastMCP API only). The prompts are built
+    as FastMCP's Prompt records with their arguments named here, not derived by `Prompt.from_function` (a pydantic
+    model per prompt at every start, for arguments that MCP sends as plain strings anyway)."""
     from mcp.server.fastmcp.prompts import Prompt
+    from mcp.server.fastmcp.prompts.base import PromptArgument
 
     for command, description in SWITCHES.items():
-        server.add_prompt(Prompt.from_function(_switch(app, command), name=command, title=f"/{command}",
-                                               description=description))
+        local = command in ("ollama", "vllm", "llamacpp")
+        model = PromptArgument(name="model", description=LOCAL_MODEL if local else CLOUD_MODEL, required=local)
+        server.add_prompt(Prompt(name=command, title=f"/{command}", description=description, arguments=[model],
+                                 fn=_switch(app, command), context_kwarg=None))
     for command, description in (("status", "Which runtime and model are active, and whether they answer."),
                                  ("models", "The installed models and the runtime of each.")):
-        server.add_prompt(Prompt.from_function(_plain(app, command), name=command, title=f"/{command}",
-                                               description=description))
-    server.add_prompt(Prompt.from_function(_install, name="install", title="Install a model",
-                                           description="A guided install: search, check the fit, install, activate."))
+        server.add_prompt(Prompt(name=command, title=f"/{command}", description=description, arguments=[],
+                                 fn=_plain(app, command), context_kwarg=None))
+    server.add_prompt(Prompt(
+        name="install", title="Install a model", fn=_install, context_kwarg=None,
+        description="A guided install: search, check the fit, install, activate.",
+        arguments=[PromptArgument(name="query", description="What to look for, e.g. 'qwen coder'.", required=False),
+                   PromptArgument(name="provider", description="huggingface or ollama.", required=False)]))
 
     @server.completion()  # type: ignore[no-untyped-call, untyped-decorator]
     async def complete(ref: PromptReference | ResourceTemplateReference, argument: CompletionArgument,
@@ -61,19 +67,15 @@ def register(server: FastMCP, app: App) -> None:
         return Completion(values=found, total=len(found), hasMore=False)
 
 
-# Module-level: the annotations are evaluated by name (from __future__ import annotations).
 LOCAL_MODEL = "An installed model (installed_models lists them)."
 CLOUD_MODEL = "A model name; omit for the runtime's default."
 
 
 def _switch(app: App, command: str) -> Callable[..., Awaitable[str]]:
-    async def switch_required(model: Annotated[str, Field(description=LOCAL_MODEL)]) -> str:
-        return await _run(app, f"/{command} {model}")
-
-    async def switch_optional(model: Annotated[str | None, Field(description=CLOUD_MODEL)] = None) -> str:
+    async def switch(model: str | None = None) -> str:
         return await _run(app, f"/{command} {model}" if model else f"/{command}")
 
-    return switch_required if command in ("ollama", "vllm", "llamacpp") else switch_optional
+    return switch
 
 
 def _plain(app: App, command: str) -> Callable[[], Awaitable[str]]:
@@ -88,8 +90,8 @@ async def _run(app: App, text: str) -> str:
     return f"venom-mcp {result.command}: {result.message}"
 
 
-def _install(query: Annotated[str | None, Field(description="What to look for, e.g. 'qwen coder'.")] = None,
-             provider: Annotated[str, Field(description="huggingface or ollama.")] = "ollama") -> str:
+def _install(query: str | None = None, provider: str | None = None) -> str:
+    provider = provider or "ollama"
     return INSTALL_STEPS.format(about=f" ({query})" if query else "", provider=provider,
                                 query=f", query={query!r}" if query else "")
 

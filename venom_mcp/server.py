@@ -67,8 +67,10 @@ class VenomMCP(FastMCP):
     and runs a tools/call that carries task metadata as a task (mcp_tasks); build_server wires them.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, catalog: ToolCatalog, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.catalog = catalog  # the tools: listed from their infos, run as the catalog's FastMCP Tool objects
+        self._listed: list[Tool] | None = None
         self.sessions = Sessions()  # the clients connected, as they call in: alerts go to each of them
         self.events: ResourceEvents | None = None  # resource notifications (build_server sets them up)
         self.tasks: ToolTasks | None = None  # tools/call as a task (build_server sets them up)
@@ -88,18 +90,27 @@ class VenomMCP(FastMCP):
     # Every request handler notes its session first (FastMCP's public request context).
 
     async def list_tools(self) -> list[Tool]:
-        from mcp.types import ToolExecution
+        self.sessions.remember(self)
+        if self._listed is None:
+            self._listed = self._tool_list()
+        return list(self._listed)
+
+    def _tool_list(self) -> list[Tool]:
+        """What tools/list answers, as FastMCP's own list_tools writes it, from the catalog's infos (kept between
+        runs: a new process lists its tools without building them). Every LLM reads this on every turn: no titles
+        in the input schemas (the names reworded), no `anyOf` for plain nullables."""
+        from mcp.types import Tool, ToolExecution
 
         from .mcp_tasks import TASK_TOOLS
 
-        self.sessions.remember(self)
-        # Every LLM reads this on every turn: no titles (the names reworded), no `anyOf` for plain nullables.
-        tools = [tool.model_copy(update={"inputSchema": lean_input(tool.inputSchema)})
-                 for tool in await super().list_tools()]
-        if self.tasks is not None:  # the clients that support tasks learn which tools run as one
-            for tool in tools:
-                if tool.name in TASK_TOOLS:
-                    tool.execution = ToolExecution(taskSupport="optional")
+        tools = []
+        for info in self.catalog.infos():
+            tool = Tool(name=info.name, title=info.title, description=info.description,
+                        inputSchema=lean_input(info.input_schema), outputSchema=info.output_schema,
+                        annotations=info.annotations)
+            if self.tasks is not None and info.name in TASK_TOOLS:  # clients with tasks learn which run as one
+                tool.execution = ToolExecution(taskSupport="optional")
+            tools.append(tool)
         return tools
 
     async def list_resources(self) -> list[Resource]:
@@ -131,13 +142,22 @@ class VenomMCP(FastMCP):
         token = tool_context.set(self.sessions.client_log(self.get_context()))  # warnings reach the client
         try:
             with span(f"mcp.tool {name}", **{"mcp.tool": name}):
-                result: Any = await super().call_tool(name, arguments)
+                result: Any = await self._tool(name).run(arguments, context=self.get_context(), convert_result=True)
         finally:
             tool_context.reset(token)
         if isinstance(result, tuple) and len(result) == 2:  # (content blocks, structured dict)
             return CallToolResult(content=_as_text(list(result[0]), result[1]), structuredContent=result[1],
                                   isError=False)
         return result if isinstance(result, CallToolResult) else CallToolResult(content=list(result), isError=False)
+
+    def _tool(self, name: str) -> Any:
+        """The catalog's FastMCP Tool; an unknown name is FastMCP's ToolError (an isError result naming the tools)."""
+        from mcp.server.fastmcp.exceptions import ToolError
+
+        try:
+            return self.catalog.tool(name)
+        except NotFound as exc:
+            raise ToolError(str(exc)) from exc
 
     # FastMCP raises plain exceptions for an unknown resource or prompt, which the low-level server answers with
     # code 0. These answer the MCP specification's codes instead: -32002 for a resource that does not exist,
@@ -211,9 +231,9 @@ def build_server(app: App, host: str = "127.0.0.1", port: int = 8765, catalog: T
 
     catalog = catalog or ToolCatalog(app)
     # FastMCP turns on DNS-rebinding protection (Host and Origin checks) when host is a loopback name. The tools are
-    # the catalog's own, built once (tools/specs.py): what MCP serves is what the other faces call.
+    # the catalog's own (tools/specs.py): what MCP serves is what the other faces call.
     server = VenomMCP("venom-mcp", instructions=INSTRUCTIONS, host=host, port=port, lifespan=lifespan,
-                      log_level="WARNING", tools=catalog.mcp_tools())
+                      log_level="WARNING", catalog=catalog)
     app.alerts.listen(server.sessions.alert)  # each alert, raised or cleared, to every connected client
     from .prompts import register as register_prompts
 

@@ -44,7 +44,7 @@ Timestamp = Annotated[datetime, AfterValidator(_aware)]
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     @classmethod
     def model_json_schema(

@@ -1,8 +1,8 @@
 """The tool catalog: one typed async function per tool of SPEC section 4, thin over the services.
 
 Every face stands on the catalog's public API: `infos()` lists the tools with their schemas and annotations,
-`call(name, arguments)` calls one with the validation MCP applies, and `mcp_tools()` gives FastMCP the same built
-tools (specs.py). The MCP server, the REST API and its OpenAPI document, the Semantic Kernel skills and the CLI
+`call(name, arguments)` calls one with the validation MCP applies, and `tool(name)` is the FastMCP Tool the MCP server
+runs for it (specs.py). The MCP server, the REST API and its OpenAPI document, the Semantic Kernel skills and the CLI
 therefore cannot drift apart.
 
 Each group of tools is a class of its own module; ToolCatalog joins them in the order clients list them.
@@ -21,6 +21,7 @@ from .lifecycle import LifecycleTools
 from .meta import ToolMeta, describe, tool
 from .observe import ObserveTools
 from .runtimes import RuntimeTools
+from .schema_cache import FILE as SCHEMA_FILE
 from .specs import ToolIndex, ToolInfo
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class ToolCatalog(BrowseTools, LifecycleTools, RuntimeTools, InferenceTools, Obs
 
     @cached_property
     def _index(self) -> ToolIndex:
-        return ToolIndex(self.tools())
+        return ToolIndex(self.tools(), self.app.settings.path(*SCHEMA_FILE))
 
     def infos(self) -> list[ToolInfo]:
         """Every tool with its title, description, input and output schemas and MCP annotations."""
@@ -59,6 +60,6 @@ class ToolCatalog(BrowseTools, LifecycleTools, RuntimeTools, InferenceTools, Obs
         told of progress (the caller's call is its confirmation)."""
         return await self._index.call(name, arguments, context)
 
-    def mcp_tools(self) -> list[Tool]:
-        """The tools as FastMCP registers them (`FastMCP(tools=...)`): the objects `infos` and `call` use."""
-        return self._index.mcp_tools()
+    def tool(self, name: str) -> Tool:
+        """The FastMCP Tool of one tool (built on first use), as the MCP server runs it; NotFound names the others."""
+        return self._index.tool(name)

@@ -10,7 +10,6 @@ from ..records import (
     CatalogResult,
     NewsResult,
 )
-from ..services.profile import mark_catalog
 from .arguments import Month, Provider, Query, Refresh
 from .meta import ToolBase, tool
 
@@ -26,8 +25,7 @@ class BrowseTools(ToolBase):
     ) -> CatalogResult:
         """Search the Hugging Face Hub or the Ollama library (no query: the most popular). Rows name the model
         for install_model and its runtime; stale=true: the source failed."""
-        return mark_catalog(self.app.settings, await self.app.catalog.list_models(
-            provider, query, limit, refresh=refresh))
+        return self._marked(await self.app.catalog.list_models(provider, query, limit, refresh=refresh))
 
     @tool("Trending models", read_only=True, open_world=True)
     async def trending_models(
@@ -38,7 +36,7 @@ class BrowseTools(ToolBase):
     ) -> CatalogResult:
         """What is trending on the Hugging Face Hub, or most popular in the Ollama library (cached; stale=true:
         the source failed)."""
-        return mark_catalog(self.app.settings, await self.app.catalog.trending(provider, limit, refresh=refresh))
+        return self._marked(await self.app.catalog.trending(provider, limit, refresh=refresh))
 
     @tool("AI news from the Hub", read_only=True, open_world=True)
     async def model_news(
@@ -61,3 +59,10 @@ class BrowseTools(ToolBase):
             raise InvalidArgument("month applies to kind='papers' only; drop month or set kind='papers'")
         news = await self.app.catalog.news(kind, limit, month, refresh=refresh)
         return await self.app.translation.translate_news(news, lang) if lang else news
+
+    def _marked(self, result: CatalogResult) -> CatalogResult:
+        """Rows whose runtime the profile does not allow, marked not installable (the profile module, and the
+        runtime table under it, load with the first catalog answer rather than with the server)."""
+        from ..services.profile import mark_catalog
+
+        return mark_catalog(self.app.settings, result)

@@ -1,10 +1,12 @@
 """The catalog's tools as data, and the call of one by name: the public API every face stands on.
 
-Each tool is built once, by FastMCP's public `Tool.from_function` from the method's signature and docstring, so
-its input schema, output schema and argument validation are the very ones the MCP server uses (FastMCP is given
-these same Tool objects: `FastMCP(tools=...)`). A call by name validates its arguments and calls the method as
-MCP's tools/call does (the tool's `fn_metadata.call_fn_with_arg_validation`, what `Tool.run` runs): strict types,
-aliases, JSON text pre-parsed into lists and objects; the result is the output record itself.
+Each tool is built by FastMCP's public `Tool.from_function` from the method's signature and docstring, once and only
+when first needed, so its input schema, output schema and argument validation are the very ones the MCP server uses
+(the MCP face lists these infos and runs these Tool objects, with `Tool.run`). The schemas of all tools are kept
+between runs (schema_cache.py): a new process lists the tools without building them, and builds one when it is first
+called. A call by name validates its arguments and calls the method as MCP's tools/call does (the tool's
+`fn_metadata.call_fn_with_arg_validation`, what `Tool.run` runs): strict types, aliases, JSON text pre-parsed into
+lists and objects; the result is the output record itself.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from ..errors import NotFound
 from .meta import ToolMeta, describe
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mcp.server.fastmcp import Context
     from mcp.server.fastmcp.tools import Tool
     from mcp.types import ToolAnnotations
@@ -47,37 +51,61 @@ def _annotations(meta: ToolMeta) -> ToolAnnotations:
 
 
 class ToolIndex:
-    """The tools of one catalog by name, built once."""
+    """The tools of one catalog by name. `cache`: where their schemas are kept between runs (None: not kept)."""
 
-    def __init__(self, methods: Iterable[tuple[Callable[..., Any], ToolMeta]]) -> None:
-        from mcp.server.fastmcp.tools import Tool
-
+    def __init__(self, methods: Iterable[tuple[Callable[..., Any], ToolMeta]], cache: Path | None = None) -> None:
+        self._methods = {fn.__name__: (fn, meta) for fn, meta in methods}
+        self._cache = cache
         self._tools: dict[str, Tool] = {}
-        self._infos: dict[str, ToolInfo] = {}
-        for fn, meta in methods:
-            annotations = _annotations(meta)
-            # The docstring as prose: no source indentation or line wraps (an LLM pays a token for each).
-            built = Tool.from_function(fn, title=meta.title, description=describe(fn), annotations=annotations)
-            self._tools[built.name] = built
-            self._infos[built.name] = ToolInfo(built.name, meta.title, built.description, built.parameters,
-                                               built.output_schema, annotations)
+        self._infos: dict[str, ToolInfo] | None = None
 
-    def mcp_tools(self) -> list[Tool]:
-        return list(self._tools.values())
+    def tool(self, name: str) -> Tool:
+        """The FastMCP Tool, built on first use; NotFound names the tools."""
+        built = self._tools.get(name)
+        if built is None:
+            from mcp.server.fastmcp.tools import Tool
+
+            if name not in self._methods:
+                raise NotFound(f"unknown tool {name[:100]!r}; the tools are: {', '.join(self._methods)}")
+            fn, meta = self._methods[name]
+            # The docstring as prose: no source indentation or line wraps (an LLM pays a token for each).
+            built = self._tools[name] = Tool.from_function(fn, title=meta.title, description=describe(fn),
+                                                           annotations=_annotations(meta))
+        return built
 
     def infos(self) -> list[ToolInfo]:
+        if self._infos is None:
+            self._infos = self._load()
         return list(self._infos.values())
 
     def info(self, name: str) -> ToolInfo:
+        self.infos()
+        assert self._infos is not None
         found = self._infos.get(name)
         if found is None:
             raise NotFound(f"unknown tool {name[:100]!r}; the tools are: {', '.join(self._infos)}")
         return found
 
+    def _load(self) -> dict[str, ToolInfo]:
+        """Every tool's info: the schemas from the cache when its key still holds, else from building every tool
+        (and then into the cache)."""
+        from . import schema_cache
+
+        key = schema_cache.source_key() if self._cache is not None else ""
+        schemas = schema_cache.load(self._cache, key, list(self._methods)) if self._cache is not None else None
+        if schemas is None:
+            schemas = {name: (self.tool(name).parameters, self.tool(name).output_schema) for name in self._methods}
+            if self._cache is not None:
+                schema_cache.save(self._cache, key, schemas)
+        infos = {}
+        for name, (fn, meta) in self._methods.items():
+            given, output = schemas[name]
+            infos[name] = ToolInfo(name, meta.title, describe(fn), given, output, _annotations(meta))
+        return infos
+
     async def call(self, name: str, arguments: dict[str, Any],
                    context: Context[Any, Any, Any] | None = None) -> Any:
-        self.info(name)  # NotFound for an unknown name
-        tool = self._tools[name]
+        tool = self.tool(name)  # NotFound for an unknown name
         # What Tool.run does, without its ToolError wrapper: a caller outside MCP gets the failure itself (pydantic's
         # ValidationError for bad arguments, our errors for the rest), whose class says what went wrong.
         injected = {tool.context_kwarg: context} if tool.context_kwarg is not None else None

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ...adapters import runtimes as table
 from ...adapters import system
 from ...config import Settings
 from ...records import ActiveRuntime
@@ -57,6 +56,8 @@ def machine_probes(settings: Settings, registry: Callable[[], ModelRegistry],
         return await asyncio.to_thread(registry().disk_usage_gb), settings.models_max_disk_gb
 
     async def runtime() -> ActiveRuntime | None:
+        from ...adapters import runtimes as table  # with the first round, not with the server's start
+
         controller = runtimes()
         name, _ = controller.state.active()
         if not name or name not in table.RUNTIMES or not table.spec(name).local:

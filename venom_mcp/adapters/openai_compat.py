@@ -132,15 +132,19 @@ class OpenAIClients:
         chunk carries the usage where the server supports it): one Delta per chunk, reasoning and tool-call pieces
         as the server sends them. Leaving the iteration early closes the response, which stops the generation.
 
-        The SDK sends the request and raises its errors (HTTP status, connection); the chunks are read as JSON here,
-        since building the SDK's typed chunk objects costs more than all the rest a gateway does with a chunk. An
-        `{"error": ...}` event (a failure after the stream began) raises UpstreamError."""
+        The SDK sends the request (its public `post`, with the body as written: the typed `create` would first walk
+        every message through its parameter transform, a millisecond before the first token for nothing, since the
+        body is plain JSON already) and raises its errors (HTTP status, connection) as `create` does; the chunks are
+        read as JSON here, since building the SDK's typed chunk objects costs more than all the rest a gateway does
+        with a chunk. An `{"error": ...}` event (a failure after the stream began) raises UpstreamError."""
         request = _request(model, messages, params, extra_body)
-        completions = self.get(base_url, api_key).chat.completions
-        async with completions.with_streaming_response.create(
-                **request, stream=True, stream_options={"include_usage": True}) as response:
+        extra = request.pop("extra_body", {})  # the SDK's extra_body: merged over the standard fields
+        body = {**request, "stream": True, "stream_options": {"include_usage": True}, **extra}
+        response = await self.get(base_url, api_key).post("/chat/completions", cast_to=httpx.Response, body=body,
+                                                         stream=True)
+        try:
             done = False
-            async for data in _sse_data(response.iter_lines()):
+            async for data in _sse_data(response.aiter_lines()):
                 if done or data == "[DONE]":
                     done = True  # read on to the end of the body, so that the connection goes back to the pool
                     continue
@@ -157,6 +161,8 @@ class OpenAIClients:
                 if isinstance(usage, dict):
                     yield Delta(prompt_tokens=usage.get("prompt_tokens"),
                                 completion_tokens=usage.get("completion_tokens"))
+        finally:
+            await response.aclose()
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -54,8 +55,22 @@ class RuntimeState:
         # Called after every change of the runtimes (a write of runtime.json, or `touched`); the MCP face turns
         # them into resource notifications. A listener must be quick and must not raise.
         self.listeners: list[Callable[[], None]] = []
+        self._seen: tuple[tuple[int, int, int, int], StateFile] | None = None  # the file's identity, its state
 
     def read(self) -> StateFile:
+        """The state as the file holds it now; not to be changed (`update` changes it). A chat reads it several
+        times, so the parsed file is kept while the file is the same one: every write replaces it (a new inode),
+        and another process's write is seen as soon as it is done."""
+        try:
+            stat = os.stat(self._path)
+        except OSError:
+            return self._load()
+        seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        if self._seen is None or self._seen[0] != seen:
+            self._seen = (seen, self._load())
+        return self._seen[1]
+
+    def _load(self) -> StateFile:
         try:
             raw = read_json(self._path)
             return StateFile.model_validate(raw or {})
@@ -67,7 +82,7 @@ class RuntimeState:
     def update(self, change: Callable[[StateFile], None]) -> StateFile:
         """Apply `change` to the current state and write it, all under the file lock."""
         with locked(self._path):
-            state = self.read()
+            state = self._load()  # a copy of its own: the one `read` keeps is never changed
             change(state)
             state.updated_at = datetime.now(UTC)
             atomic_write_json(self._path, state.model_dump(mode="json", exclude_none=False))

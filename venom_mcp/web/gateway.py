@@ -165,20 +165,18 @@ class EventStream(StreamingResponse):
 
 
 async def _events(stream: ChatStream, chunks: Chunks, include_usage: bool) -> AsyncGenerator[bytes, None]:
-    """The SSE body: the role event, one event per delta, the finish reason, the usage if asked for, `[DONE]`. The
-    role goes out with the first piece (it is already there when the stream opens): one write, not two."""
-    opening = chunks.role()
+    """The SSE body: one event per delta (the first one also names the role), the finish reason, the usage if
+    asked for, `[DONE]`."""
     try:
         async for delta in stream:
             event = chunks.delta(delta)
             if event is not None:
-                yield opening + event
-                opening = b""
+                yield event
     except (UpstreamError, OpenAIError) as exc:
-        yield opening + error_event(as_openai_error(exc) if isinstance(exc, OpenAIError) else
-                                    OpenAIError(502, str(exc), "api_error", code="upstream_error"))
+        yield error_event(as_openai_error(exc) if isinstance(exc, OpenAIError) else
+                          OpenAIError(502, str(exc), "api_error", code="upstream_error"))
         return
     except Exception as exc:
-        yield opening + error_event(as_openai_error(exc))
+        yield error_event(as_openai_error(exc))
         return
-    yield opening + chunks.finish(stream.finish_reason) + (chunks.usage(*stream.usage) if include_usage else b"") + DONE
+    yield chunks.finish(stream.finish_reason) + (chunks.usage(*stream.usage) if include_usage else b"") + DONE

@@ -277,13 +277,16 @@ class Chunks:
         if include_usage:
             self._head["usage"] = None  # as OpenAI: every chunk has it, null but in the last one
         self.called = False
+        self._opened = False
 
     def _event(self, delta: dict[str, Any], reason: str | None = None) -> bytes:
+        if not self._opened:
+            # The role comes with the first piece rather than in an event of its own (as OpenAI sends it): a client
+            # parses one chunk less before it has the first token.
+            self._opened = True
+            delta = {"role": "assistant", **({"content": ""} if not delta else {}), **delta}
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}
         return _data({**self._head, "choices": [choice]})
-
-    def role(self) -> bytes:
-        return self._event({"role": "assistant", "content": ""})
 
     def delta(self, delta: Delta) -> bytes | None:
         """The event of one delta; None when it carries nothing to pass on (the finish reason comes at the end)."""

@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pydantic import SecretStr  # noqa: E402
+
 from tests.fakes.live import LiveServer  # noqa: E402
 from tests.fakes.openai_server import OPENAI_PREFIX, FakeOpenAI  # noqa: E402
 from tests.test_translation import long_text  # noqa: E402
@@ -33,14 +35,16 @@ async def main(paragraphs: int, latency: float, runs: int) -> int:
     fake = FakeOpenAI()
     text = long_text(paragraphs)
     with LiveServer(fake.app) as server, tempfile.TemporaryDirectory() as home:
-        app = App(Settings(_env_file=None, venom_home=Path(home), openai_base_url=server.url + OPENAI_PREFIX,
-                           openai_api_key="sk-bench", hf_token=None))  # type: ignore[call-arg]
+        app = App(Settings(_env_file=None, venom_home=Path(home),  # type: ignore[call-arg]
+                           openai_base_url=server.url + OPENAI_PREFIX, openai_api_key=SecretStr("sk-bench"),
+                           hf_token=None))
         try:
             await app.runtimes.switch("openai", "gpt-4o-mini")
             fake.fault, fake.slow_seconds = "slow", latency
             concurrent = app.translation
-            serial = TranslationService(app.runtimes, concurrent._cache, concurrency=1)
-            together, one_by_one = [], []
+            serial = TranslationService(app.chat, concurrent._cache, concurrency=1)
+            together: list[float] = []
+            one_by_one: list[float] = []
             chunks = 0
             for _ in range(runs):
                 for service, times in ((serial, one_by_one), (concurrent, together)):

@@ -4,9 +4,9 @@ Building the tools (FastMCP's `Tool.from_function`: a pydantic model of each too
 output JSON schemas) takes about as long as importing the rest of the server, and an MCP client starts the server at
 each launch and asks tools/list first. So the schemas a build produced are written to
 `$VENOM_HOME/cache/tool_schemas.json`, under a key made of all they derive from: venom-mcp's own source files (path,
-size and modification time of each), Python's version, pydantic's, and the mcp SDK's files that turn a function into
-a tool. A different key, or a file that does not read, means a build (and a new file); the cache is never trusted
-past its key. A tool is still built, its argument model with it, when it is first called.
+size and modification time of each), Python's version, pydantic's (which pins its core's), and the mcp SDK's files
+that turn a function into a tool. A different key, or a file that does not read, means a build (and a new file); the
+cache is never trusted past its key. A tool is still built, its argument model with it, when it is first called.
 """
 
 from __future__ import annotations
@@ -30,12 +30,11 @@ Schemas = dict[str, tuple[dict[str, Any], dict[str, Any] | None]]  # tool name -
 def source_key() -> str:
     """What the schemas derive from, as one digest. Reading it stats every source file of the package (a few ms)."""
     import pydantic
-    import pydantic_core
     from mcp import types
     from mcp.server.fastmcp.tools import base
     from mcp.server.fastmcp.utilities import func_metadata
 
-    digest = hashlib.sha256(f"{sys.version}\0{pydantic.VERSION}\0{pydantic_core.__version__}\n".encode())
+    digest = hashlib.sha256(f"{sys.version}\0{pydantic.VERSION}\n".encode())  # pydantic pins its core's version
     sdk = [os.path.realpath(module.__file__ or "") for module in (types, base, func_metadata)]
     stats = [*_sources(str(PACKAGE), len(str(PACKAGE))), *((path, os.stat(path)) for path in sdk)]
     digest.update("".join(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n" for path, stat in stats).encode())

@@ -89,14 +89,14 @@ class ToolIndex:
     def _load(self) -> dict[str, ToolInfo]:
         """Every tool's info: the schemas from the cache when its key still holds, else from building every tool
         (and then into the cache)."""
-        from . import schema_cache
+        from .schema_cache import load, save, source_key
 
-        key = schema_cache.source_key() if self._cache is not None else ""
-        schemas = schema_cache.load(self._cache, key, list(self._methods)) if self._cache is not None else None
+        key = source_key() if self._cache is not None else ""
+        schemas = load(self._cache, key, list(self._methods)) if self._cache is not None else None
         if schemas is None:
             schemas = {name: (self.tool(name).parameters, self.tool(name).output_schema) for name in self._methods}
             if self._cache is not None:
-                schema_cache.save(self._cache, key, schemas)
+                save(self._cache, key, schemas)
         infos = {}
         for name, (fn, meta) in self._methods.items():
             given, output = schemas[name]

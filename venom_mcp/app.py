@@ -43,7 +43,9 @@ class App:
     @cached_property
     def http(self) -> httpx.AsyncClient:
         # No auth here: the only token for outside HTTP (HF_TOKEN) goes through huggingface_hub, to HF_ENDPOINT.
-        return httpx.AsyncClient(
+        from .adapters.stale_connections import ResendingClient
+
+        return ResendingClient(
             timeout=self.settings.http_timeout_seconds,
             follow_redirects=True,
             headers={"User-Agent": USER_AGENT},

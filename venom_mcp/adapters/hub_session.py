@@ -17,6 +17,8 @@ import threading
 
 import httpx2
 
+from .stale_connections import may_resend
+
 _lock = threading.Lock()
 _pool: httpx2.HTTPTransport | None = None
 _timeout: float | None = None
@@ -25,10 +27,19 @@ _orphans: list[httpx2.HTTPTransport] = []
 
 
 class _SharedTransport(httpx2.BaseTransport):
-    """Hands requests to the process-wide pool; closing one client must not close the pool."""
+    """Hands requests to the process-wide pool; closing one client must not close the pool.
+
+    A metadata HEAD is not retried by huggingface_hub (it falls back to the cache at once), so a kept-alive
+    connection the Hub closed as we reused it would fail an install: an idempotent request is resent once
+    (see `stale_connections`)."""
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        return _shared_pool().handle_request(request)
+        try:
+            return _shared_pool().handle_request(request)
+        except httpx2.RemoteProtocolError:
+            if not may_resend(request.method):
+                raise
+            return _shared_pool().handle_request(request)
 
     def close(self) -> None:
         pass

@@ -6,6 +6,7 @@ sees when an idle-timeout close (uvicorn's 5 s, llama.cpp's 5 s) crosses its req
 
 from __future__ import annotations
 
+import asyncio
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,10 @@ import httpx2
 import pytest
 
 from venom_mcp.adapters import hub_session
-from venom_mcp.adapters.stale_connections import ResendingClient
+from venom_mcp.adapters.openai_compat import OpenAIClients
+from venom_mcp.adapters.stale_connections import KEEPALIVE_EXPIRY_S, LIMITS, ResendingClient
+
+BODY = b'{"object": "list", "data": []}'
 
 
 def _read_request(stream: BinaryIO) -> str | None:
@@ -59,8 +63,8 @@ class _Handler(socketserver.StreamRequestHandler):
         method = _read_request(self.rfile)
         if method is None:
             return
-        body = b"" if method == "HEAD" else b"ok"
-        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n" + body)
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n"
+        self.wfile.write(head.encode() + (b"" if method == "HEAD" else BODY))
         self.wfile.flush()
         with self.server.lock:
             self.server.answered.append(method)
@@ -87,7 +91,7 @@ def server() -> Iterator[ClosingServer]:
 async def test_plain_httpx_fails_on_the_closed_connection(server: ClosingServer) -> None:
     # The race is real for httpx as it comes: this is what ResendingClient is for.
     async with httpx.AsyncClient() as client:
-        assert (await client.get(server.url)).text == "ok"
+        assert (await client.get(server.url)).content == BODY
         with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
             await client.get(server.url)
     assert server.dropped == ["GET"]
@@ -97,7 +101,7 @@ async def test_get_and_head_are_sent_again_on_a_new_connection(server: ClosingSe
     async with ResendingClient() as client:
         for _ in range(3):
             response = await client.get(server.url)
-            assert (response.status_code, response.text) == (200, "ok")
+            assert (response.status_code, response.content) == (200, BODY)
         assert (await client.head(server.url)).status_code == 200
     assert server.answered == ["GET", "GET", "GET", "HEAD"]
     assert server.dropped == ["GET", "GET", "HEAD"]
@@ -106,7 +110,7 @@ async def test_get_and_head_are_sent_again_on_a_new_connection(server: ClosingSe
 
 async def test_a_post_is_never_sent_twice(server: ClosingServer) -> None:
     async with ResendingClient() as client:
-        assert (await client.post(server.url, json={"model": "m"})).text == "ok"
+        assert (await client.post(server.url, json={"model": "m"})).content == BODY
         with pytest.raises(httpx.RemoteProtocolError):
             await client.post(server.url, json={"model": "m"})
     assert server.answered == ["POST"]
@@ -122,12 +126,36 @@ def test_huggingface_hub_requests_are_sent_again(server: ClosingServer) -> None:
     hub_session.close_pool()  # a pool of its own for this server's connections
     try:
         session = get_session()
-        assert session.get(server.url).text == "ok"
+        assert session.get(server.url).content == BODY
         assert session.head(server.url).status_code == 200
-        assert session.get(server.url).text == "ok"
+        assert session.get(server.url).content == BODY
         with pytest.raises(httpx2.RemoteProtocolError):
             session.post(server.url, content=b"{}")
     finally:
         hub_session.close_pool()
     assert server.answered == ["GET", "HEAD", "GET"]
     assert server.dropped == ["HEAD", "GET", "POST"]
+
+
+async def test_our_clients_let_an_idle_connection_go_before_a_server_would(server: ClosingServer) -> None:
+    # After KEEPALIVE_EXPIRY_S idle (the servers' close comes at 5 s), every client of ours opens a new connection,
+    # so the server, which drops any second request on a connection, drops none: a POST is safe from the crossing.
+    from huggingface_hub import get_session
+
+    clients = OpenAIClients(30.0)
+    openai = clients.get(server.url.removesuffix("/x"), None)
+    hub_session.use_shared_pool(30.0)
+    hub_session.close_pool()
+    try:
+        async with ResendingClient(limits=LIMITS) as http:
+            for _ in range(2):
+                assert (await http.post(server.url, json={})).content == BODY
+                assert (await openai.models.list()).data == []
+                assert get_session().post(server.url, content=b"{}").content == BODY
+                await asyncio.sleep(KEEPALIVE_EXPIRY_S + 0.5)
+    finally:
+        await clients.aclose()
+        hub_session.close_pool()
+    assert server.dropped == []
+    assert server.answered == ["POST", "GET", "POST"] * 2
+    assert server.connections == 6

@@ -17,7 +17,7 @@ import threading
 
 import httpx2
 
-from .stale_connections import may_resend
+from .stale_connections import KEEPALIVE_EXPIRY_S, may_resend
 
 _lock = threading.Lock()
 _pool: httpx2.HTTPTransport | None = None
@@ -49,7 +49,7 @@ def _shared_pool() -> httpx2.HTTPTransport:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = httpx2.HTTPTransport()
+            _pool = httpx2.HTTPTransport(limits=httpx2.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S))
         return _pool
 
 

@@ -95,14 +95,19 @@ class OpenAIClients:
         self._clients: dict[tuple[str, str], Any] = {}
 
     def get(self, base_url: str, api_key: str | None) -> Any:
-        from openai import AsyncOpenAI
+        import httpx2  # the openai SDK's HTTP library
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+
+        from .stale_connections import KEEPALIVE_EXPIRY_S
 
         key = (base_url, api_key or "")
         if key not in self._clients:
-            # max_retries=0: fallback to another runtime is our policy, not the SDK's silent retry.
-            self._clients[key] = AsyncOpenAI(
-                base_url=base_url, api_key=api_key or "not-needed", timeout=self._seconds, max_retries=0
-            )
+            # max_retries=0: fallback to another runtime is our policy, not the SDK's silent retry. The SDK's pool
+            # with idle connections let go before a local server closes them (see stale_connections).
+            pool = DefaultAsyncHttpxClient(limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100,
+                                                                keepalive_expiry=KEEPALIVE_EXPIRY_S))
+            self._clients[key] = AsyncOpenAI(base_url=base_url, api_key=api_key or "not-needed",
+                                             timeout=self._seconds, max_retries=0, http_client=pool)
         return self._clients[key]
 
     async def chat(self, *, base_url: str, api_key: str | None, model: str, messages: Sequence[Mapping[str, Any]],

@@ -15,6 +15,11 @@ import httpx
 
 RESENDABLE = frozenset({"GET", "HEAD", "OPTIONS"})
 
+# Our clients let an idle connection go after 4 s, before the 5 s after which uvicorn (so vLLM) and llama.cpp's
+# server close it: the crossing then cannot happen on those servers, for a POST either. httpx's default is 5 s.
+KEEPALIVE_EXPIRY_S = 4.0
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S)
+
 
 def may_resend(method: str) -> bool:
     """Whether a request that got no answer may be sent again without asking anyone."""

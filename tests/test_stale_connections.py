@@ -18,7 +18,7 @@ import pytest
 
 from venom_mcp.adapters import hub_session
 from venom_mcp.adapters.openai_compat import OpenAIClients
-from venom_mcp.adapters.stale_connections import KEEPALIVE_EXPIRY_S, LIMITS, ResendingClient
+from venom_mcp.adapters.stale_connections import KEEPALIVE_EXPIRY_S, ResendingClient
 
 BODY = b'{"object": "list", "data": []}'
 
@@ -147,7 +147,7 @@ async def test_our_clients_let_an_idle_connection_go_before_a_server_would(serve
     hub_session.use_shared_pool(30.0)
     hub_session.close_pool()
     try:
-        async with ResendingClient(limits=LIMITS) as http:
+        async with ResendingClient() as http:
             for _ in range(2):
                 assert (await http.post(server.url, json={})).content == BODY
                 assert (await openai.models.list()).data == []

@@ -43,11 +43,10 @@ class App:
     @cached_property
     def http(self) -> httpx.AsyncClient:
         # No auth here: the only token for outside HTTP (HF_TOKEN) goes through huggingface_hub, to HF_ENDPOINT.
-        from .adapters.stale_connections import LIMITS, ResendingClient
+        from .adapters.stale_connections import ResendingClient
 
         return ResendingClient(
             timeout=self.settings.http_timeout_seconds,
-            limits=LIMITS,
             follow_redirects=True,
             headers={"User-Agent": USER_AGENT},
         )

@@ -11,6 +11,7 @@ import httpx
 
 from ..errors import UpstreamError
 from .reply import Reply, split_thinking, tool_call
+from .stale_connections import KEEPALIVE_EXPIRY_S
 from .stream import Delta, ToolCallDelta
 from .upstream import Upstream
 
@@ -98,8 +99,6 @@ class OpenAIClients:
         import httpx2  # the openai SDK's HTTP library
         from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
-        from .stale_connections import KEEPALIVE_EXPIRY_S
-
         key = (base_url, api_key or "")
         if key not in self._clients:
             # max_retries=0: fallback to another runtime is our policy, not the SDK's silent retry. The SDK's pool
@@ -142,10 +141,12 @@ class OpenAIClients:
         body is plain JSON already) and raises its errors (HTTP status, connection) as `create` does; the chunks are
         read as JSON here, since building the SDK's typed chunk objects costs more than all the rest a gateway does
         with a chunk. An `{"error": ...}` event (a failure after the stream began) raises UpstreamError."""
+        import httpx2  # the openai SDK's HTTP library: its own response type
+
         request = _request(model, messages, params, extra_body)
         extra = request.pop("extra_body", {})  # the SDK's extra_body: merged over the standard fields
         body = {**request, "stream": True, "stream_options": {"include_usage": True}, **extra}
-        response = await self.get(base_url, api_key).post("/chat/completions", cast_to=httpx.Response, body=body,
+        response = await self.get(base_url, api_key).post("/chat/completions", cast_to=httpx2.Response, body=body,
                                                          stream=True)
         try:
             done = False

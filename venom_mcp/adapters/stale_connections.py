@@ -31,7 +31,12 @@ class ResendingClient(httpx.AsyncClient):
 
     At the client, not the transport: a client given a transport stops reading HTTP(S)_PROXY. The pool has
     dropped the dead connection by then, so the second try goes out on a live or a new one. A streamed body
-    cut short later is the caller's to handle (a resumed download, a failed stream)."""
+    cut short later is the caller's to handle (a resumed download, a failed stream). Its pool lets idle connections
+    go after KEEPALIVE_EXPIRY_S unless given other `limits`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("limits", LIMITS)
+        super().__init__(**kwargs)
 
     async def send(self, request: httpx.Request, *args: Any, **kwargs: Any) -> httpx.Response:
         try:

@@ -3,6 +3,7 @@ process); NVML (nvidia-ml-py) for GPU load and VRAM."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -170,26 +171,29 @@ class ProcessTrees:
             if proc.status() == psutil.STATUS_ZOMBIE:
                 self._known.pop(pid, None)
                 return None
-            rss = proc.memory_info().rss
-            fresh = seen_hint == hint and time.monotonic() - when < self.RESCAN_SECONDS
-            if fresh:
-                try:
-                    rss += sum(child.memory_info().rss for child in children)
-                except psutil.Error:  # one has ended: look again
-                    fresh = False
-                    rss = proc.memory_info().rss
-            if not fresh:
+            own = proc.memory_info().rss
+            rss: int | None = None
+            if seen_hint == hint and time.monotonic() - when < self.RESCAN_SECONDS:
+                with contextlib.suppress(psutil.Error):  # one has ended: look again
+                    rss = own + sum(child.memory_info().rss for child in children)
+            if rss is None:
                 children, when = proc.children(recursive=True), time.monotonic()
-                for child in children:
-                    try:
-                        rss += child.memory_info().rss
-                    except psutil.Error:
-                        continue
+                rss = own + sum(_resident(child) for child in children)
             self._known[pid] = (proc, hint, when, children)
             return round(rss / 2**20, 1), round(time.time() - proc.create_time(), 1)
         except psutil.Error:
             self._known.pop(pid, None)
             return None
+
+
+def _resident(proc: Any) -> int:
+    """A process's resident bytes; 0 for one that ended (or hides itself) meanwhile."""
+    import psutil
+
+    try:
+        return int(proc.memory_info().rss)
+    except psutil.Error:
+        return 0
 
 
 @dataclass(frozen=True)

@@ -74,17 +74,18 @@ class ToolIndex:
         return built
 
     def infos(self) -> list[ToolInfo]:
-        if self._infos is None:
-            self._infos = self._load()
-        return list(self._infos.values())
+        return list(self._all().values())
 
     def info(self, name: str) -> ToolInfo:
-        self.infos()
-        assert self._infos is not None
-        found = self._infos.get(name)
+        found = self._all().get(name)
         if found is None:
-            raise NotFound(f"unknown tool {name[:100]!r}; the tools are: {', '.join(self._infos)}")
+            raise NotFound(f"unknown tool {name[:100]!r}; the tools are: {', '.join(self._methods)}")
         return found
+
+    def _all(self) -> dict[str, ToolInfo]:
+        if self._infos is None:
+            self._infos = self._load()
+        return self._infos
 
     def _load(self) -> dict[str, ToolInfo]:
         """Every tool's info: the schemas from the cache when its key still holds, else from building every tool
@@ -94,7 +95,10 @@ class ToolIndex:
         key = source_key() if self._cache is not None else ""
         schemas = load(self._cache, key, list(self._methods)) if self._cache is not None else None
         if schemas is None:
-            schemas = {name: (self.tool(name).parameters, self.tool(name).output_schema) for name in self._methods}
+            schemas = {}
+            for name in self._methods:
+                tool = self.tool(name)
+                schemas[name] = (tool.parameters, tool.output_schema)
             if self._cache is not None:
                 save(self._cache, key, schemas)
         infos = {}
